@@ -1,0 +1,1 @@
+//! gridwalk-ffi: the core exposed through uniffi (built in the mobile issue; nothing here yet).

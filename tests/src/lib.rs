@@ -1,0 +1,1 @@
+//! gridwalk-tests: end-to-end harness and benchmarks.
