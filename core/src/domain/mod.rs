@@ -2,6 +2,7 @@
 
 mod building;
 mod code;
+mod division;
 mod event;
 mod geo_point;
 mod ids;
@@ -12,6 +13,7 @@ mod validation;
 
 pub use building::{Building, BuildingUse, Contact, Grid};
 pub use code::{BuildingCode, BuildingCodeError};
+pub use division::{Community, Street};
 pub use event::{
     Event, EventKind, EventStatus, Notice, NoticeRecipient, Severity, TransitionError,
 };

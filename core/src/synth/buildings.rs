@@ -1,0 +1,167 @@
+//! One grid's buildings and their current state: stars and scores, contacts, when they were last
+//! inspected and are next due, open events (open hazards) and the blacklist.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rand::{Rng, RngExt};
+
+use super::code::CodeParts;
+use super::context::{Ctx, at_work, chance, days_after, days_before, pick};
+use super::events::{self, Phase, Subject};
+use super::layout::{Layout, PlannedGrid};
+use super::names;
+use super::spec::SynthError;
+use crate::domain::{Building, CategoryScores, Event, GeoPoint, Stars, WorkerId};
+
+/// Buildings keep this fraction of their grid's width and height clear of its edges.
+const EDGE_MARGIN: f64 = 0.08;
+
+/// Category scores whose mean lies inside the star's band: a mean drawn from the band (kept off
+/// its edges) plus per-category offsets that sum to zero and never leave 0..=100.
+fn scores_for(ctx: &Ctx<'_>, stars: Stars, rng: &mut impl Rng) -> CategoryScores {
+    let band = ctx.profile.score_bands[usize::from(stars.get() - 1)];
+    let inset = ((band.hi - band.lo) / 4.0).min(0.5);
+    let mean = band.lo + inset + (band.hi - band.lo - 2.0 * inset) * rng.random::<f64>();
+    let reach = ctx
+        .profile
+        .category_score_spread
+        .min(100.0 - mean)
+        .min(mean);
+    let raw: [f64; 4] = std::array::from_fn(|_| 2.0 * rng.random::<f64>() - 1.0);
+    let centre = raw.iter().sum::<f64>() / 4.0;
+    // |raw - centre| ≤ 2, so each score stays within `reach` of the mean.
+    let score = |r: f64| ((mean + (r - centre) * reach / 2.0) * 10.0).round() / 10.0;
+    CategoryScores {
+        safety_livability: score(raw[0]),
+        management: score(raw[1]),
+        honesty_credit: score(raw[2]),
+        civility_hygiene: score(raw[3]),
+    }
+}
+
+/// (last inspected at, next due on), consistent with the interval for the building's stars.
+fn inspection_state(
+    ctx: &Ctx<'_>,
+    stars: Option<Stars>,
+    rng: &mut impl Rng,
+) -> (Option<DateTime<Utc>>, NaiveDate) {
+    let p = ctx.profile;
+    let interval = *p.inspection_interval_days.get(stars);
+    if stars.is_none() && chance(rng, p.unrated_never_inspected_share) {
+        // Newly registered: first visit due an interval after registration.
+        let registered = days_before(ctx.today(), rng.random_range(0..=2 * interval));
+        return (None, days_after(registered, interval));
+    }
+    let days_ago = if chance(rng, p.overdue_share) {
+        interval + rng.random_range(1..=p.max_overdue_days)
+    } else {
+        rng.random_range(0..=interval)
+    };
+    let last = days_before(ctx.today(), days_ago);
+    (Some(at_work(last, rng)), days_after(last, interval))
+}
+
+fn floors_and_units(ctx: &Ctx<'_>, rng: &mut impl Rng) -> (crate::domain::BuildingUse, u16, u32) {
+    let shape = &ctx.profile.usages[pick(rng, &ctx.usage_weights)];
+    let weights: Vec<f64> = shape.floors.iter().map(|f| f.weight).collect();
+    let band = shape.floors[pick(rng, &weights)];
+    let floors = rng.random_range(band.min..=band.max);
+    let rental_floors = floors.saturating_sub(shape.non_rental_floors).max(1);
+    let per_floor = rng.random_range(shape.units_per_floor_min..=shape.units_per_floor_max);
+    let units = (u32::from(rental_floors) * per_floor).max(1);
+    (shape.usage, floors, units)
+}
+
+/// Appends the grid's buildings, and their open events and blacklist incidents.
+pub(crate) fn generate(
+    ctx: &Ctx<'_>,
+    layout: &Layout,
+    planned: &PlannedGrid,
+    rng: &mut impl Rng,
+    buildings: &mut Vec<Building>,
+    events: &mut Vec<Event>,
+) -> Result<(), SynthError> {
+    let p = ctx.profile;
+    let street = &layout.streets[planned.street];
+    let community = &layout.communities[planned.community];
+    let fallback_worker = WorkerId(format!("w-{}", planned.grid.id));
+    let worker = planned.grid.worker.as_ref().unwrap_or(&fallback_worker);
+    for seq in 1..=planned.buildings {
+        let code = CodeParts::building(
+            planned.street_no,
+            planned.community_no,
+            planned.grid_no,
+            seq,
+        )
+        .to_code()
+        .map_err(crate::domain::ValidationError::from)?;
+        let (lat, lon) = planned.rect.sample_inside(EDGE_MARGIN, rng);
+        let location = GeoPoint::new(lat, lon)?;
+        let (usage, floors, units) = floors_and_units(ctx, rng);
+        let stars = ctx.star_levels[pick(rng, &ctx.star_weights)];
+        let scores = stars.map(|s| scores_for(ctx, s, rng));
+        let blacklisted = stars == Some(Stars::MIN) && chance(rng, ctx.blacklist_chance);
+        let owner = names::contact(rng);
+        let manager = chance(rng, p.manager_chance).then(|| names::contact(rng));
+        let building_head =
+            chance(rng, *p.building_head_chance.get(stars)).then(|| names::contact(rng));
+        let (last_inspected_at, next_due_on) = inspection_state(ctx, stars, rng);
+
+        let subject = Subject {
+            code: &code,
+            location,
+            has_manager: manager.is_some(),
+            worker,
+        };
+        let mut open_hazards = 0;
+        if chance(rng, *p.open_event_chance.get(stars)) {
+            for _ in 0..rng.random_range(1..=p.max_open_events) {
+                let kind = events::draw_kind(ctx, rng);
+                let reported =
+                    days_before(ctx.today(), rng.random_range(0..=p.open_event_max_age_days));
+                let e = events::draw_event(ctx, &subject, kind, reported, Phase::Open, rng);
+                open_hazards += u32::from(e.status.is_open());
+                events.push(e);
+            }
+        }
+        if blacklisted {
+            // The closed incident that put the building on the blacklist.
+            let reported = days_before(ctx.today(), rng.random_range(14..=p.history_days.max(14)));
+            let e = events::draw_event(
+                ctx,
+                &subject,
+                events::Kind::Incident,
+                reported,
+                Phase::Closed,
+                rng,
+            );
+            events.push(e);
+        }
+
+        let lane = (seq - 1) / 12 + 1;
+        let number = (seq - 1) % 12 + 1;
+        buildings.push(Building {
+            address: format!(
+                "深圳市宝安区{}{}{}区{lane}巷{number}号",
+                street.name_zh, community.name_zh, planned.grid_no
+            ),
+            code,
+            location,
+            street: street.id.clone(),
+            community: community.id.clone(),
+            grid: planned.grid.id.clone(),
+            floors,
+            units,
+            usage,
+            owner,
+            manager,
+            building_head,
+            stars,
+            scores,
+            open_hazards,
+            blacklisted,
+            last_inspected_at,
+            next_due_on: Some(next_due_on),
+        });
+    }
+    Ok(())
+}
