@@ -1,1 +1,3 @@
 //! gridwalk-tests: end-to-end harness and benchmarks.
+
+pub mod bench;
