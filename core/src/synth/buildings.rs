@@ -10,7 +10,7 @@ use super::events::{self, Phase, Subject};
 use super::layout::{Layout, PlannedGrid};
 use super::names;
 use super::spec::SynthError;
-use crate::domain::{Building, CategoryScores, Event, GeoPoint, Stars, WorkerId};
+use crate::domain::{Building, CategoryScores, Event, GeoPoint, Stars};
 
 /// Buildings keep this fraction of their grid's width and height clear of its edges.
 const EDGE_MARGIN: f64 = 0.08;
@@ -83,8 +83,7 @@ pub(crate) fn generate(
     let p = ctx.profile;
     let street = &layout.streets[planned.street];
     let community = &layout.communities[planned.community];
-    let fallback_worker = WorkerId(format!("w-{}", planned.grid.id));
-    let worker = planned.grid.worker.as_ref().unwrap_or(&fallback_worker);
+    let worker = &planned.worker;
     for seq in 1..=planned.buildings {
         let code = CodeParts::building(
             planned.street_no,

@@ -71,8 +71,7 @@ pub(crate) fn generate(
 ) {
     let p = ctx.profile;
     let h = ctx.spec.history_per_building;
-    let fallback_worker = WorkerId(format!("w-{}", planned.grid.id));
-    let worker = planned.grid.worker.as_ref().unwrap_or(&fallback_worker);
+    let worker = &planned.worker;
     let oldest = days_before(ctx.today(), p.history_days);
     for b in buildings {
         let Some(last) = b.last_inspected_at else {

@@ -72,6 +72,8 @@ impl Rect {
 #[derive(Debug)]
 pub(crate) struct PlannedGrid {
     pub grid: Grid,
+    /// The grid's one worker (also in `grid.worker`).
+    pub worker: WorkerId,
     pub rect: Rect,
     /// Index into `Layout::streets` / `Layout::communities`.
     pub street: usize,
@@ -308,8 +310,9 @@ pub(crate) fn plan(spec: &DistrictSpec, rng: &mut impl Rng) -> Result<Layout, Sy
                         boundary: Vec::new(),
                         community: community_id.clone(),
                         street: street_id.clone(),
-                        worker: Some(worker),
+                        worker: Some(worker.clone()),
                     },
+                    worker,
                     rect,
                     street: s,
                     community: c,

@@ -14,9 +14,11 @@
 //! - `buildings`: each grid's buildings and their current state (stars, due dates, open events).
 //! - `history`: past inspections and closed events, as many as `history_per_building` asks for.
 //!
-//! Deterministic: the same spec (and catalog) gives the same district, byte for byte. Every stage
-//! and grid draws from its own ChaCha8 stream (`rng`), so the history option never changes the
-//! buildings, and each grid's buildings depend only on the seed and the layout.
+//! Deterministic: the same spec (and catalog) gives the same district, byte for byte, on a given
+//! platform (rand's integer and float sampling is portable; the few `sin`/`cos` calls go through the
+//! platform's libm, and coordinates are rounded to 1e-7°, so other platforms agree in practice).
+//! Every stage and grid draws from its own ChaCha8 stream (`rng`), so the history option never
+//! changes the buildings, and each grid's buildings depend only on the seed and the layout.
 
 mod buildings;
 pub mod code;

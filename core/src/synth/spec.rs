@@ -61,11 +61,15 @@ pub struct DistrictSpec {
     pub buildings: u32,
     /// The day the district is "as of": inspection dates, due dates and deadlines are relative to it,
     /// and nothing happens after its end ([`DistrictSpec::now`]).
+    #[serde(default = "default_today")]
     pub today: NaiveDate,
     /// Mean number of past inspection records per building (0 = none). The current state of each
     /// building (stars, due dates, open events) does not depend on it.
+    #[serde(default = "default_history")]
     pub history_per_building: f64,
+    #[serde(default = "default_area")]
     pub area: GeoBounds,
+    #[serde(default)]
     pub profile: SynthProfile,
 }
 
@@ -116,6 +120,14 @@ impl From<CatalogError> for SynthError {
     }
 }
 
+fn default_history() -> f64 {
+    0.1
+}
+
+fn default_area() -> GeoBounds {
+    GeoBounds::BAOAN
+}
+
 /// The default "as of" day of the shipped specs; callers wanting a live demo set `today` themselves.
 fn default_today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 7, 1).unwrap_or_default()
@@ -135,8 +147,8 @@ impl DistrictSpec {
             grids: 4_833,
             buildings: 175_700,
             today: default_today(),
-            history_per_building: 0.1,
-            area: GeoBounds::BAOAN,
+            history_per_building: default_history(),
+            area: default_area(),
             profile: SynthProfile::default(),
         }
     }

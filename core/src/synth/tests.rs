@@ -748,6 +748,20 @@ fn bad_specs_get_typed_errors() {
             digits: 5
         }
     );
+    assert_eq!(
+        err(DistrictSpec {
+            streets: 1_000,
+            communities: 1_000,
+            grids: 1_000,
+            buildings: 1_000,
+            ..base.clone()
+        }),
+        SynthError::CodeSpaceExceeded {
+            level: "street",
+            number: 1_000,
+            digits: 3
+        }
+    );
     assert!(matches!(
         err(base.clone().scaled(0.0)),
         SynthError::Zero("community")
@@ -782,6 +796,18 @@ fn baoan_spec_is_the_real_district() {
     let small = small();
     assert_eq!(small.streets[0].name_zh, "新安街道");
     assert_eq!(small.streets[1].name_en, "Xixiang Subdistrict");
+    // A spec file needs only the counts and the seed.
+    let from_json: DistrictSpec = serde_json::from_str(
+        r#"{"seed":3,"streets":2,"communities":4,"grids":12,"buildings":430}"#,
+    )
+    .expect("minimal spec parses");
+    assert_eq!(
+        from_json,
+        DistrictSpec {
+            history_per_building: 0.1,
+            ..DistrictSpec::small(3)
+        }
+    );
     let names: HashSet<_> = mid().communities.iter().map(|c| &c.name_zh).collect();
     assert_eq!(
         names.len(),
