@@ -2,7 +2,10 @@
 //! so the foreign side has a small, stable set of cases to handle (Kotlin `GridwalkException.*`,
 //! Swift `GridwalkError.*`, Python `GridwalkError.*`).
 //!
-//! Messages come from the core's error texts, which name codes, ids, limits and hashes, never a
+//! Each case carries a `detail` string (not `message`: Kotlin exceptions already have a `message`
+//! property, and uniffi's generated Kotlin cannot have both).
+//!
+//! Details come from the core's error texts, which name codes, ids, limits and hashes, never a
 //! person's name or phone number (the core guarantees this; contacts never appear in errors).
 
 use gridwalk_core::synth::SynthError;
@@ -12,23 +15,23 @@ use gridwalk_core::{BuildingCodeError, CatalogError, ValidationError};
 pub enum GridwalkError {
     /// The caller passed something the core refuses (a malformed building code, an out-of-range
     /// coordinate, an unknown checklist item…). Fix the input; retrying will not help.
-    #[error("invalid input: {message}")]
-    InvalidInput { message: String },
+    #[error("invalid input: {detail}")]
+    InvalidInput { detail: String },
     /// The thing asked for does not exist (a grid, a building, a record).
-    #[error("not found: {message}")]
-    NotFound { message: String },
+    #[error("not found: {detail}")]
+    NotFound { detail: String },
 }
 
 impl GridwalkError {
-    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(detail: impl Into<String>) -> Self {
         Self::NotFound {
-            message: message.into(),
+            detail: detail.into(),
         }
     }
 
-    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(detail: impl Into<String>) -> Self {
         Self::InvalidInput {
-            message: message.into(),
+            detail: detail.into(),
         }
     }
 }

@@ -25,13 +25,13 @@ class BuildingCodeTest(unittest.TestCase):
     def test_short_code_raises_invalid_input_naming_the_length(self):
         with self.assertRaises(gridwalk.GridwalkError.InvalidInput) as caught:
             gridwalk.validate_building_code("12345")
-        self.assertIn("exactly 25 digits, got 5 characters", caught.exception.message)
+        self.assertIn("exactly 25 digits, got 5 characters", caught.exception.detail)
 
     def test_letter_in_code_names_its_position(self):
         with self.assertRaises(gridwalk.GridwalkError) as caught:
             gridwalk.validate_building_code("440306001001001000000000A")
         self.assertIsInstance(caught.exception, gridwalk.GridwalkError.InvalidInput)
-        self.assertIn("character 25 is not a digit", caught.exception.message)
+        self.assertIn("character 25 is not a digit", caught.exception.detail)
 
 
 class GeoTest(unittest.TestCase):
@@ -42,7 +42,7 @@ class GeoTest(unittest.TestCase):
     def test_latitude_out_of_range_is_refused(self):
         with self.assertRaises(gridwalk.GridwalkError.InvalidInput) as caught:
             gridwalk.distance_m(gridwalk.GeoPoint(lat=91.0, lon=113.9), gridwalk.GeoPoint(lat=22.5, lon=113.9))
-        self.assertIn("latitude 91", caught.exception.message)
+        self.assertIn("latitude 91", caught.exception.detail)
 
 
 class CatalogTest(unittest.TestCase):
@@ -150,14 +150,14 @@ class SyntheticDistrictTest(unittest.TestCase):
     def test_unknown_grid_raises_not_found(self):
         with self.assertRaises(gridwalk.GridwalkError.NotFound) as caught:
             self.district.buildings_in_grid("G9999")
-        self.assertIn("G9999", caught.exception.message)
+        self.assertIn("G9999", caught.exception.detail)
 
     def test_impossible_spec_raises_invalid_input(self):
         spec = gridwalk.small_district_spec(7)
         spec.grids = 2  # fewer grids than the 4 communities
         with self.assertRaises(gridwalk.GridwalkError.InvalidInput) as caught:
             gridwalk.SyntheticDistrict(spec)
-        self.assertIn("grid", caught.exception.message)
+        self.assertIn("grid", caught.exception.detail)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+package gridwalk.tests
+
+fun main() = runSuites(surfaceSuite())
