@@ -11,3 +11,13 @@ pub mod domain;
 
 pub use catalog::{Catalog, CatalogError};
 pub use domain::*;
+pub mod assessment;
+pub mod planning;
+pub mod policy;
+pub mod rating;
+mod records;
+pub mod supervision;
+#[cfg(test)]
+mod testkit;
+
+pub use policy::{Policy, PolicyError};
