@@ -27,7 +27,7 @@
 //!   early and that visit verified it). Visits after the period's end still count for follow-ups
 //!   whose grace runs past it, if the records include them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -132,9 +132,9 @@ pub fn assess_worker(
         follow_ups_due: 0,
         follow_ups_done: 0,
     };
-    let mut seen: HashMap<&BuildingCode, ()> = HashMap::new();
+    let mut seen: HashSet<&BuildingCode> = HashSet::new();
     for b in grid_buildings {
-        if seen.insert(&b.code, ()).is_some() {
+        if !seen.insert(&b.code) {
             a.buildings -= 1; // listed twice: count it once
             continue;
         }

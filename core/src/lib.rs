@@ -3,6 +3,9 @@
 //! - [`domain`]: the vocabulary — buildings (楼栋) with their 25-digit address codes, grids (网格),
 //!   inspections (巡查), events (hazards 隐患, micro-events 微小事件, incidents), photos, stars (星级).
 //! - [`catalog`]: the versioned checklist / micro-event / department catalog, shipped as data.
+//! - [`policy`]: the versioned rules policy (thresholds, caps, intervals, weights, radius), shipped as data.
+//! - [`rating`], [`planning`], [`supervision`], [`assessment`]: star rules, patrol planning, proof of
+//!   presence and worker assessment — pure functions over the records (see `docs/planning.md`).
 //!
 //! Nothing here depends on uniffi or an HTTP stack; the FFI crate and the server build on top.
 

@@ -148,7 +148,7 @@ pub struct Priority {
 ///          + w_stars     × (5 − stars) ÷ 4            (unrated counts as 1★)
 ///          + w_hazard    × min(open hazards and micro-events, open_hazard_cap)
 ///          + w_recent    × min(events reported in the last recent_days days, recent_event_cap)
-///          + w_follow_up × (1 if the visit verifies a notice deadline, else 0)
+///          + w_follow_up × (1 if an open event's notice deadline is today or past, else 0)
 /// ```
 ///
 /// Overdue is measured in intervals so that three days late means much more for a weekly (1★)
@@ -241,12 +241,17 @@ fn due_building(
         .count();
     let open_hazards = u32::try_from(open_hazards).unwrap_or(u32::MAX);
     let recent_events = u32::try_from(recent_events).unwrap_or(u32::MAX);
+    // The visit verifies a deadline when an open event's deadline is today or past, whichever
+    // rule made the building due.
+    let follow_up = events
+        .iter()
+        .any(|e| e.status.is_open() && e.notice.as_ref().is_some_and(|n| n.deadline <= today));
     let priority = priority(
         b.stars,
         days_overdue,
         open_hazards,
         recent_events,
-        due.reason.is_follow_up(),
+        follow_up,
         policy,
     );
     Some(DueBuilding {

@@ -174,6 +174,24 @@ fn due_list_counts_open_hazards_and_recent_events() {
     );
     // 10 × 10/30 + 4 × 2/4 + 2 × 1 + 1 × 1 = 3.333… + 2 + 2 + 1
     assert!((d.priority.total - (10.0 / 3.0 + 5.0)).abs() < 1e-12);
+    assert_eq!(d.priority.follow_up, 0.0, "the open hazard has no deadline");
+
+    // A passed deadline adds the follow-up weight even though the regular visit is what is due.
+    let late = hazard(
+        &b,
+        morning(day(2026, 5, 1)),
+        Some(day(2026, 5, 8)),
+        EventStatus::Overdue,
+    );
+    // 1★ visited on the deadline day: regular visit and recheck both fall on 05-15; regular wins.
+    let b2 = visited(1, Some(1), day(2026, 5, 8));
+    let d = &due_list(&[b2], &[late], &p, today)[0];
+    assert!(
+        matches!(d.due.reason, DueReason::Regular { .. }),
+        "{:?}",
+        d.due
+    );
+    assert_eq!(d.priority.follow_up, 3.0);
 }
 
 // ---- walking order ------------------------------------------------------------------------
