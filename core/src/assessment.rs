@@ -39,9 +39,25 @@ use crate::supervision::check_presence;
 
 /// A period of whole local days, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawPeriod")]
 pub struct Period {
     from: NaiveDate,
     to: NaiveDate,
+}
+
+/// A period as read from the wire, before its ends are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeriod {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+impl TryFrom<RawPeriod> for Period {
+    type Error = AssessmentError;
+    fn try_from(r: RawPeriod) -> Result<Self, Self::Error> {
+        Period::new(r.from, r.to)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -277,6 +293,16 @@ mod tests {
             })
         );
         assert!(Period::new(day(2026, 6, 1), day(2026, 6, 1)).is_ok());
+        let bad: Result<Period, _> =
+            serde_json::from_str(r#"{"from":"2026-06-30","to":"2026-06-01"}"#);
+        let msg = bad.expect_err("refused").to_string();
+        assert!(
+            msg.contains("ends on 2026-06-01, before it starts on 2026-06-30"),
+            "{msg}"
+        );
+        let ok: Period =
+            serde_json::from_str(r#"{"from":"2026-06-01","to":"2026-06-30"}"#).expect("valid");
+        assert_eq!(ok.to(), day(2026, 6, 30));
     }
 
     /// June 2026 for worker wk-0001 on a grid of four buildings (default policy: 1★ every 7 days,
