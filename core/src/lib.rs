@@ -4,6 +4,9 @@
 //!   inspections (巡查), events (hazards 隐患, micro-events 微小事件, incidents), photos, stars (星级).
 //! - [`catalog`]: the versioned checklist / micro-event / department catalog, shipped as data.
 //! - [`synth`]: the one seeded generator of a plausible Bao'an district (tests, benchmarks, demo).
+//! - [`policy`]: the versioned rules policy (thresholds, caps, intervals, weights, radius), shipped as data.
+//! - [`rating`], [`planning`], [`supervision`], [`assessment`]: star rules, patrol planning, proof of
+//!   presence and worker assessment — pure functions over the records (see `docs/planning.md`).
 //!
 //! Nothing here depends on uniffi or an HTTP stack; the FFI crate and the server build on top.
 
@@ -13,3 +16,13 @@ pub mod synth;
 
 pub use catalog::{Catalog, CatalogError};
 pub use domain::*;
+pub mod assessment;
+pub mod planning;
+pub mod policy;
+pub mod rating;
+mod records;
+pub mod supervision;
+#[cfg(test)]
+mod testkit;
+
+pub use policy::{Policy, PolicyError};
