@@ -7,12 +7,12 @@ use crate::domain::{
     StreetId, WorkerId,
 };
 
-use super::Archive;
 use super::codec::{
     date_text, from_json, parse_code, parse_date, parse_time, parse_usage, sql_to_u32, time_text,
     to_json, usage_text,
 };
 use super::error::{StoreError, StoreResult};
+use super::{Archive, schema};
 
 pub(crate) const BUILDING_COLUMNS: &str = "code, address, lat, lon, street, community, grid, \
      floors, units, usage, owner_json, manager_json, building_head_json, stars, \
@@ -35,7 +35,21 @@ const UPSERT_BUILDING: &str = "INSERT INTO buildings (code, address, lat, lon, s
      score_honesty_credit = excluded.score_honesty_credit, \
      score_civility_hygiene = excluded.score_civility_hygiene, \
      open_hazards = excluded.open_hazards, blacklisted = excluded.blacklisted, \
-     last_inspected_at = excluded.last_inspected_at, next_due_on = excluded.next_due_on";
+     last_inspected_at = excluded.last_inspected_at, next_due_on = excluded.next_due_on \
+     WHERE (address, lat, lon, street, community, grid, floors, units, usage, owner_json, \
+     manager_json, building_head_json, stars, score_safety_livability, score_management, \
+     score_honesty_credit, score_civility_hygiene, open_hazards, blacklisted, last_inspected_at, \
+     next_due_on) IS NOT (excluded.address, excluded.lat, excluded.lon, excluded.street, \
+     excluded.community, excluded.grid, excluded.floors, excluded.units, excluded.usage, \
+     excluded.owner_json, excluded.manager_json, excluded.building_head_json, excluded.stars, \
+     excluded.score_safety_livability, excluded.score_management, excluded.score_honesty_credit, \
+     excluded.score_civility_hygiene, excluded.open_hazards, excluded.blacklisted, \
+     excluded.last_inspected_at, excluded.next_due_on)";
+
+/// A load at least this large, and at least a quarter of the resulting table, runs with the list
+/// indexes dropped and rebuilt in the same transaction. Measured in release on the dev machine:
+/// 175,700 buildings take ~15 s into live indexes, ~4 s with the rebuild.
+const BULK_LOAD_MIN_ROWS: usize = 10_000;
 
 const UPSERT_GRID: &str = "INSERT INTO grids (id, name, boundary_json, community, street, worker) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -44,7 +58,8 @@ const UPSERT_GRID: &str = "INSERT INTO grids (id, name, boundary_json, community
 
 impl Archive {
     /// Inserts or replaces buildings, all in one transaction with one prepared statement (the first
-    /// load of a district is 175,700 rows). Every building's grid must already be in the archive.
+    /// load of a district is 175,700 rows); rows that did not change are not rewritten. Every
+    /// building's grid must already be in the archive.
     pub fn upsert_buildings(&self, buildings: &[Building]) -> StoreResult<()> {
         for b in buildings {
             b.location.validate()?;
@@ -53,6 +68,13 @@ impl Archive {
             }
         }
         self.write(|tx| {
+            let existing: i64 = tx.query_row("SELECT count(*) FROM buildings", [], |r| r.get(0))?;
+            let existing = usize::try_from(existing).unwrap_or(0);
+            let bulk = buildings.len() >= BULK_LOAD_MIN_ROWS
+                && buildings.len() * 4 >= existing + buildings.len();
+            if bulk {
+                tx.execute_batch(schema::DROP_LIST_INDEXES)?;
+            }
             let mut stmt = tx.prepare_cached(UPSERT_BUILDING)?;
             for b in buildings {
                 let scores = b.scores.as_ref();
@@ -91,6 +113,10 @@ impl Archive {
                     }
                     other => other?,
                 };
+            }
+            drop(stmt);
+            if bulk {
+                tx.execute_batch(schema::LIST_INDEXES)?;
             }
             Ok(())
         })

@@ -3,6 +3,9 @@
 //! Every record is checked against the capture limits and the catalog before anything is written,
 //! then written with its photo links and its outbox entry in ONE transaction: either the record is
 //! stored and queued for sync, or nothing is. A batch is one transaction too (one fsync for the lot).
+//!
+//! A record may name a building that is not in the archive (new to the address base, or moved out
+//! of this phone's scope): only the code's shape is checked here; the server reconciles.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction};

@@ -141,27 +141,31 @@ pub(crate) fn list_query(filter: &BuildingFilter, page: &Page) -> (String, Vec<V
     );
     let mut conds: Vec<&str> = Vec::new();
     let mut params: Vec<Value> = Vec::new();
+    // A blacklist is short (a few hundred buildings district-wide): for anything wider than a grid,
+    // walking the partial blacklist index and checking the scope beats walking the scope's index.
+    let blacklist_index = filter.blacklisted_only && !matches!(filter.scope, Scope::Grid(_));
     match &filter.scope {
         Scope::Grid(id) => {
-            sql.push_str("INDEXED BY buildings_grid_risk");
             conds.push("grid = ?");
             params.push(Value::Text(id.0.clone()));
         }
         Scope::Community(id) => {
-            sql.push_str("INDEXED BY buildings_community_risk");
             conds.push("community = ?");
             params.push(Value::Text(id.0.clone()));
         }
         Scope::Street(id) => {
-            sql.push_str("INDEXED BY buildings_street_risk");
             conds.push("street = ?");
             params.push(Value::Text(id.0.clone()));
         }
-        Scope::District if filter.blacklisted_only => {
-            sql.push_str("INDEXED BY buildings_blacklisted_risk");
-        }
-        Scope::District => sql.push_str("INDEXED BY buildings_risk"),
+        Scope::District => {}
     }
+    sql.push_str(match (&filter.scope, blacklist_index) {
+        (_, true) => "INDEXED BY buildings_blacklisted_risk",
+        (Scope::Grid(_), _) => "INDEXED BY buildings_grid_risk",
+        (Scope::Community(_), _) => "INDEXED BY buildings_community_risk",
+        (Scope::Street(_), _) => "INDEXED BY buildings_street_risk",
+        (Scope::District, _) => "INDEXED BY buildings_risk",
+    });
     // Keys start with the star digit ('0' = unrated), so star filters are key ranges.
     const FIRST_RATED: &str = "1";
     match &page.after {
@@ -179,12 +183,14 @@ pub(crate) fn list_query(filter: &BuildingFilter, page: &Page) -> (String, Vec<V
         conds.push("risk_key < ?");
         params.push(Value::Text((max + 1).to_string()));
     }
+    // Due date and hazards are read from the key (layout: see the schema) rather than from their
+    // columns: the key is in the index, so rows that fail are skipped without reading the table.
     if let Some(day) = filter.overdue_on {
-        conds.push("next_due_on < ?");
+        conds.push("substr(risk_key, 3, 10) > '0000-00-00' AND substr(risk_key, 3, 10) < ?");
         params.push(Value::Text(date_text(day)));
     }
     if filter.with_open_hazards {
-        conds.push("open_hazards > 0");
+        conds.push("substr(risk_key, 14, 10) < '4294967295'");
     }
     if filter.blacklisted_only {
         conds.push("blacklisted = 1");

@@ -144,3 +144,34 @@ fn store_photo_from_file() {
         Err(StoreError::Io { .. })
     ));
 }
+
+#[test]
+fn store_photos_in_one_go_are_checked_first() {
+    let f = Fixture::new();
+    let good: Vec<Vec<u8>> = (0..5u8).map(|k| png(640, 480, &[k])).collect();
+    let mut with_junk = good.clone();
+    with_junk.push(b"not an image".to_vec());
+    assert!(matches!(
+        f.archive.add_photos(&with_junk),
+        Err(StoreError::NotAnImage)
+    ));
+    assert_eq!(photo_rows(&f), 0);
+    assert!(
+        files_in(f.archive.photos_dir()).is_empty(),
+        "nothing written before the check failed"
+    );
+
+    let mut twice = good.clone();
+    twice.push(good[0].clone());
+    let refs = f.archive.add_photos(&twice).expect("add");
+    assert_eq!(refs.len(), 6);
+    assert_eq!(refs[5], refs[0]);
+    assert_eq!(photo_rows(&f), 5);
+    assert_eq!(files_in(f.archive.photos_dir()).len(), 5);
+    for (r, bytes) in refs.iter().zip(&twice) {
+        assert_eq!(
+            &std::fs::read(f.archive.photo_path(&r.sha256)).expect("file"),
+            bytes
+        );
+    }
+}
