@@ -7,22 +7,23 @@
 //! - [`policy`]: the versioned rules policy (thresholds, caps, intervals, weights, radius), shipped as data.
 //! - [`rating`], [`planning`], [`supervision`], [`assessment`]: star rules, patrol planning, proof of
 //!   presence and worker assessment — pure functions over the records (see `docs/planning.md`).
+//! - [`store`]: the on-device archive (SQLite): buildings, grids, field records, photos, sync outbox.
 //!
 //! Nothing here depends on uniffi or an HTTP stack; the FFI crate and the server build on top.
 
+pub mod assessment;
 pub mod catalog;
 pub mod domain;
-pub mod synth;
-
-pub use catalog::{Catalog, CatalogError};
-pub use domain::*;
-pub mod assessment;
 pub mod planning;
 pub mod policy;
 pub mod rating;
 mod records;
+pub mod store;
 pub mod supervision;
+pub mod synth;
 #[cfg(test)]
 mod testkit;
 
+pub use catalog::{Catalog, CatalogError};
+pub use domain::*;
 pub use policy::{Policy, PolicyError};
