@@ -4,12 +4,26 @@
 //!   inspections (巡查), events (hazards 隐患, micro-events 微小事件, incidents), photos, stars (星级).
 //! - [`catalog`]: the versioned checklist / micro-event / department catalog, shipped as data.
 //! - [`synth`]: the one seeded generator of a plausible Bao'an district (tests, benchmarks, demo).
+//! - [`policy`]: the versioned rules policy (thresholds, caps, intervals, weights, radius), shipped as data.
+//! - [`rating`], [`planning`], [`supervision`], [`assessment`]: star rules, patrol planning, proof of
+//!   presence and worker assessment — pure functions over the records (see `docs/planning.md`).
+//! - [`store`]: the on-device archive (SQLite): buildings, grids, field records, photos, sync outbox.
 //!
 //! Nothing here depends on uniffi or an HTTP stack; the FFI crate and the server build on top.
 
+pub mod assessment;
 pub mod catalog;
 pub mod domain;
+pub mod planning;
+pub mod policy;
+pub mod rating;
+mod records;
+pub mod store;
+pub mod supervision;
 pub mod synth;
+#[cfg(test)]
+mod testkit;
 
 pub use catalog::{Catalog, CatalogError};
 pub use domain::*;
+pub use policy::{Policy, PolicyError};

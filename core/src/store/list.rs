@@ -1,0 +1,235 @@
+//! The enforcement officer's building list: filter by jurisdiction and risk, sorted by risk, paged by
+//! keyset. The filter types are plain serde data so the server can take the same filter over HTTP.
+//!
+//! Risk order (most risky first):
+//! 1. stars ascending, with **unrated buildings first** — nothing vouches for a building that was
+//!    never assessed, so it is treated as riskier than 1★ (exclude them with `include_unrated: false`);
+//! 2. next due date ascending (most overdue first), with **no due date first** — never scheduled
+//!    means it needs a first visit now;
+//! 3. open hazards descending;
+//! 4. building code (a total order, so paging never skips or repeats).
+//!
+//! The order is materialized as `buildings.risk_key` (see the schema), indexed after each scope
+//! column, so a page is one index range scan of `limit + 1` rows and no sort.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::Value;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{BuildingCode, CommunityId, GeoPoint, GridId, Stars, StreetId};
+
+use super::Archive;
+use super::codec::{date_text, parse_code, parse_date, parse_time, sql_to_u32};
+use super::error::{StoreError, StoreResult};
+
+/// Whose buildings: a grid (网格), a community (社区), a street (街道) or the whole district (区).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "level", content = "id", rename_all = "snake_case")]
+pub enum Scope {
+    Grid(GridId),
+    Community(CommunityId),
+    Street(StreetId),
+    District,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildingFilter {
+    pub scope: Scope,
+    /// Only buildings with at most this many stars (unrated ones are governed by `include_unrated`).
+    pub max_stars: Option<u8>,
+    pub include_unrated: bool,
+    /// Only buildings whose next visit was due strictly before this date (due that day is not yet
+    /// overdue; buildings with no due date are never overdue).
+    pub overdue_on: Option<NaiveDate>,
+    pub with_open_hazards: bool,
+    pub blacklisted_only: bool,
+}
+
+impl BuildingFilter {
+    /// Every building in the scope, unrated included.
+    pub fn all_in(scope: Scope) -> Self {
+        Self {
+            scope,
+            max_stars: None,
+            include_unrated: true,
+            overdue_on: None,
+            with_open_hazards: false,
+            blacklisted_only: false,
+        }
+    }
+}
+
+/// A page request: at most `limit` rows after the cursor `after` (from the previous page's result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub limit: u32,
+    /// Opaque keyset cursor; `None` for the first page.
+    pub after: Option<String>,
+}
+
+impl Page {
+    pub const MAX_LIMIT: u32 = 1000;
+
+    pub fn first(limit: u32) -> Self {
+        Self { limit, after: None }
+    }
+}
+
+/// One line of the officer's list (no contacts: the list needs no personal data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildingSummary {
+    pub code: BuildingCode,
+    pub address: String,
+    pub location: GeoPoint,
+    pub street: StreetId,
+    pub community: CommunityId,
+    pub grid: GridId,
+    pub stars: Option<Stars>,
+    pub next_due_on: Option<NaiveDate>,
+    pub open_hazards: u32,
+    pub blacklisted: bool,
+    pub last_inspected_at: Option<DateTime<Utc>>,
+}
+
+impl Archive {
+    /// A page of buildings matching `filter`, riskiest first, and the request for the next page
+    /// (`None` when this was the last).
+    pub fn building_list(
+        &self,
+        filter: &BuildingFilter,
+        page: &Page,
+    ) -> StoreResult<(Vec<BuildingSummary>, Option<Page>)> {
+        if page.limit == 0 || page.limit > Page::MAX_LIMIT {
+            return Err(StoreError::BadPageLimit {
+                got: page.limit,
+                max: Page::MAX_LIMIT,
+            });
+        }
+        let (sql, params) = list_query(filter, page);
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+            let mut out = Vec::new();
+            let mut last_key = None;
+            let mut more = false;
+            while let Some(row) = rows.next()? {
+                if out.len() == page.limit as usize {
+                    more = true;
+                    break;
+                }
+                last_key = Some(row.get::<_, String>(11)?);
+                out.push(summary_from_row(row)?);
+            }
+            let next = match (more, last_key) {
+                (true, Some(key)) => Some(Page {
+                    limit: page.limit,
+                    after: Some(key),
+                }),
+                _ => None,
+            };
+            Ok((out, next))
+        })
+    }
+}
+
+/// The SQL and parameters for one page. The index is pinned with INDEXED BY so the plan is an index
+/// range scan in risk order whatever the statistics say (a test checks the plan).
+pub(crate) fn list_query(filter: &BuildingFilter, page: &Page) -> (String, Vec<Value>) {
+    let mut sql = String::from(
+        "SELECT code, address, lat, lon, street, community, grid, stars, next_due_on, \
+         open_hazards, blacklisted, risk_key, last_inspected_at FROM buildings ",
+    );
+    let mut conds: Vec<&str> = Vec::new();
+    let mut params: Vec<Value> = Vec::new();
+    // A blacklist is short (a few hundred buildings district-wide): for anything wider than a grid,
+    // walking the partial blacklist index and checking the scope beats walking the scope's index.
+    let blacklist_index = filter.blacklisted_only && !matches!(filter.scope, Scope::Grid(_));
+    match &filter.scope {
+        Scope::Grid(id) => {
+            conds.push("grid = ?");
+            params.push(Value::Text(id.0.clone()));
+        }
+        Scope::Community(id) => {
+            conds.push("community = ?");
+            params.push(Value::Text(id.0.clone()));
+        }
+        Scope::Street(id) => {
+            conds.push("street = ?");
+            params.push(Value::Text(id.0.clone()));
+        }
+        Scope::District => {}
+    }
+    sql.push_str(match (&filter.scope, blacklist_index) {
+        (_, true) => "INDEXED BY buildings_blacklisted_risk",
+        (Scope::Grid(_), _) => "INDEXED BY buildings_grid_risk",
+        (Scope::Community(_), _) => "INDEXED BY buildings_community_risk",
+        (Scope::Street(_), _) => "INDEXED BY buildings_street_risk",
+        (Scope::District, _) => "INDEXED BY buildings_risk",
+    });
+    // Keys start with the star digit ('0' = unrated), so star filters are key ranges.
+    const FIRST_RATED: &str = "1";
+    match &page.after {
+        Some(after) if filter.include_unrated || after.as_str() >= FIRST_RATED => {
+            conds.push("risk_key > ?");
+            params.push(Value::Text(after.clone()));
+        }
+        _ if !filter.include_unrated => {
+            conds.push("risk_key >= ?");
+            params.push(Value::Text(FIRST_RATED.to_owned()));
+        }
+        _ => {}
+    }
+    if let Some(max) = filter.max_stars.filter(|m| *m < 5) {
+        conds.push("risk_key < ?");
+        params.push(Value::Text((max + 1).to_string()));
+    }
+    // Due date and hazards are read from the key (layout: see the schema) rather than from their
+    // columns: the key is in the index, so rows that fail are skipped without reading the table.
+    if let Some(day) = filter.overdue_on {
+        conds.push("substr(risk_key, 3, 10) > '0000-00-00' AND substr(risk_key, 3, 10) < ?");
+        params.push(Value::Text(date_text(day)));
+    }
+    if filter.with_open_hazards {
+        conds.push("substr(risk_key, 14, 10) < '4294967295'");
+    }
+    if filter.blacklisted_only {
+        conds.push("blacklisted = 1");
+    }
+    if !conds.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conds.join(" AND "));
+    }
+    sql.push_str(" ORDER BY risk_key LIMIT ?");
+    params.push(Value::Integer(i64::from(page.limit) + 1));
+    (sql, params)
+}
+
+fn summary_from_row(row: &rusqlite::Row<'_>) -> StoreResult<BuildingSummary> {
+    let code: String = row.get(0)?;
+    Ok(BuildingSummary {
+        code: parse_code(&code)?,
+        address: row.get(1)?,
+        location: GeoPoint {
+            lat: row.get(2)?,
+            lon: row.get(3)?,
+        },
+        street: StreetId(row.get(4)?),
+        community: CommunityId(row.get(5)?),
+        grid: GridId(row.get(6)?),
+        stars: row
+            .get::<_, Option<u8>>(7)?
+            .map(Stars::new)
+            .transpose()
+            .map_err(|_| StoreError::corrupt("stored stars out of range"))?,
+        next_due_on: row
+            .get::<_, Option<String>>(8)?
+            .map(|d| parse_date(&d))
+            .transpose()?,
+        open_hazards: sql_to_u32(row.get(9)?, "open hazard count")?,
+        blacklisted: row.get(10)?,
+        last_inspected_at: row
+            .get::<_, Option<String>>(12)?
+            .map(|t| parse_time(&t))
+            .transpose()?,
+    })
+}

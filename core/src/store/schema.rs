@@ -1,0 +1,403 @@
+//! The archive's schema: the full current schema (used to create fresh databases) and the list of
+//! migration steps (used to upgrade old ones), tracked in `PRAGMA user_version`.
+//!
+//! Versions:
+//! - v1: the building archive — grids, buildings, catalog versions.
+//! - v2: field capture — inspections, events, photos and their links, the sync outbox, the device
+//!   identity and the rating history.
+//!
+//! A test builds every earlier version by applying steps 1..k, upgrades it and checks that the result
+//! equals a freshly created database object for object. So: when adding version N+1, append a step
+//! AND edit [`CURRENT_SCHEMA`] so both paths stay equal.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::{StoreError, StoreResult};
+
+/// The version [`CURRENT_SCHEMA`] creates and the code reads and writes.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
+
+/// Step `i` takes a database from version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[V0_TO_V1, V1_TO_V2];
+
+const V0_TO_V1: &str = r#"
+CREATE TABLE grids (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    boundary_json TEXT NOT NULL,
+    community TEXT NOT NULL,
+    street TEXT NOT NULL,
+    worker TEXT
+) STRICT;
+CREATE INDEX grids_community ON grids (community);
+CREATE INDEX grids_street ON grids (street);
+CREATE INDEX grids_worker ON grids (worker);
+
+CREATE TABLE buildings (
+    code TEXT PRIMARY KEY NOT NULL CHECK (length(code) = 25),
+    address TEXT NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    street TEXT NOT NULL,
+    community TEXT NOT NULL,
+    grid TEXT NOT NULL REFERENCES grids (id),
+    floors INTEGER NOT NULL,
+    units INTEGER NOT NULL,
+    usage TEXT NOT NULL,
+    owner_json TEXT NOT NULL,
+    manager_json TEXT,
+    building_head_json TEXT,
+    stars INTEGER CHECK (stars BETWEEN 1 AND 5),
+    score_safety_livability REAL,
+    score_management REAL,
+    score_honesty_credit REAL,
+    score_civility_hygiene REAL,
+    open_hazards INTEGER NOT NULL CHECK (open_hazards BETWEEN 0 AND 4294967295),
+    blacklisted INTEGER NOT NULL CHECK (blacklisted IN (0, 1)),
+    last_inspected_at TEXT,
+    next_due_on TEXT,
+    risk_key TEXT GENERATED ALWAYS AS (printf('%d|%s|%010d|%s', coalesce(stars, 0), coalesce(next_due_on, '0000-00-00'), 4294967295 - open_hazards, code)) VIRTUAL,
+    CHECK ((score_safety_livability IS NULL) = (score_management IS NULL)
+       AND (score_management IS NULL) = (score_honesty_credit IS NULL)
+       AND (score_honesty_credit IS NULL) = (score_civility_hygiene IS NULL))
+) STRICT;
+CREATE INDEX buildings_grid_risk ON buildings (grid, risk_key);
+CREATE INDEX buildings_community_risk ON buildings (community, risk_key);
+CREATE INDEX buildings_street_risk ON buildings (street, risk_key);
+CREATE INDEX buildings_risk ON buildings (risk_key);
+CREATE INDEX buildings_blacklisted_risk ON buildings (risk_key) WHERE blacklisted = 1;
+
+CREATE TABLE catalog (
+    version INTEGER PRIMARY KEY NOT NULL,
+    catalog_json TEXT NOT NULL,
+    installed_at TEXT NOT NULL
+) STRICT;
+"#;
+
+const V1_TO_V2: &str = r#"
+CREATE TABLE device (
+    singleton INTEGER PRIMARY KEY NOT NULL CHECK (singleton = 1),
+    id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE inspections (
+    id TEXT PRIMARY KEY NOT NULL,
+    building_code TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    corrects TEXT,
+    recorded_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    record_json TEXT NOT NULL
+) STRICT;
+CREATE INDEX inspections_building ON inspections (building_code, started_at);
+CREATE INDEX inspections_worker ON inspections (worker, started_at);
+CREATE INDEX inspections_corrects ON inspections (corrects) WHERE corrects IS NOT NULL;
+
+CREATE TABLE events (
+    id TEXT PRIMARY KEY NOT NULL,
+    building_code TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('hazard', 'micro_event', 'incident')),
+    category TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('reported', 'dispatched', 'noticed', 'rectified', 'overdue', 'closed')),
+    reported_at TEXT NOT NULL,
+    deadline TEXT,
+    corrects TEXT,
+    recorded_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    record_json TEXT NOT NULL
+) STRICT;
+CREATE INDEX events_building ON events (building_code, reported_at);
+CREATE INDEX events_open ON events (building_code, deadline) WHERE status NOT IN ('rectified', 'closed');
+CREATE INDEX events_worker ON events (worker, reported_at);
+CREATE INDEX events_status ON events (status);
+CREATE INDEX events_corrects ON events (corrects) WHERE corrects IS NOT NULL;
+
+CREATE TABLE photos (
+    sha256 TEXT PRIMARY KEY NOT NULL CHECK (length(sha256) = 64),
+    size_bytes INTEGER NOT NULL CHECK (size_bytes > 0),
+    width INTEGER NOT NULL CHECK (width > 0),
+    height INTEGER NOT NULL CHECK (height > 0),
+    added_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE inspection_photos (
+    inspection_id TEXT NOT NULL REFERENCES inspections (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    photo_sha256 TEXT NOT NULL REFERENCES photos (sha256),
+    PRIMARY KEY (inspection_id, position)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX inspection_photos_photo ON inspection_photos (photo_sha256);
+
+CREATE TABLE event_photos (
+    event_id TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    photo_sha256 TEXT NOT NULL REFERENCES photos (sha256),
+    PRIMARY KEY (event_id, position)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX event_photos_photo ON event_photos (photo_sha256);
+
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    record_kind TEXT NOT NULL CHECK (record_kind IN ('inspection', 'event')),
+    payload_json TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'acked', 'rejected')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reject_code TEXT,
+    reject_message TEXT,
+    queued_at TEXT NOT NULL,
+    state_changed_at TEXT NOT NULL,
+    CHECK ((state = 'rejected') = (reject_code IS NOT NULL))
+) STRICT;
+CREATE INDEX outbox_state ON outbox (state, seq);
+CREATE INDEX outbox_record ON outbox (record_id, seq);
+
+CREATE TABLE rating_history (
+    id INTEGER PRIMARY KEY,
+    building_code TEXT NOT NULL,
+    rated_at TEXT NOT NULL,
+    stars INTEGER CHECK (stars BETWEEN 1 AND 5),
+    explanation_json TEXT NOT NULL
+) STRICT;
+CREATE INDEX rating_history_building ON rating_history (building_code, rated_at);
+"#;
+
+/// The whole schema at [`SCHEMA_VERSION`], table by table, as a fresh archive gets it.
+///
+/// Design notes:
+/// - Field records (inspections, events, rating history, outbox) refer to buildings by code WITHOUT
+///   a foreign key: a building can leave the phone's scope (re-gridding, demolition, scope change)
+///   while unsynced records about it must stay until the server has them. Buildings themselves do
+///   reference grids (every building in the archive belongs to a grid in the archive). Foreign keys
+///   use the default NO ACTION rather than RESTRICT: same effect, and SQLite reports a violation as
+///   SQLITE_CONSTRAINT_FOREIGNKEY, which the store turns into a typed error.
+/// - `buildings.risk_key` is the officer list's sort order as one fixed-width text key:
+///   stars (unrated = 0, so first), next due date (none = '0000-00-00', so first), open hazards
+///   descending (stored as 2^32-1 minus the count), code. Indexed alone and after each scope column,
+///   it is the (stars, next_due_on) index, a total order, and the keyset cursor, so a page of the
+///   list is an index range scan with no sort.
+/// - Times are RFC 3339 UTC text with nanoseconds (fixed width, so text order is time order); dates
+///   are `YYYY-MM-DD`.
+/// - Inspections and events keep the full record as JSON (the exact thing that syncs) plus the
+///   columns queries filter on; photo links are real rows with foreign keys to `photos`.
+/// - `outbox.seq` is AUTOINCREMENT so a sequence number is never reused, even after rows are deleted.
+pub(crate) const CURRENT_SCHEMA: &str = r#"
+-- v1: building archive
+CREATE TABLE grids (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    boundary_json TEXT NOT NULL,
+    community TEXT NOT NULL,
+    street TEXT NOT NULL,
+    worker TEXT
+) STRICT;
+CREATE INDEX grids_community ON grids (community);
+CREATE INDEX grids_street ON grids (street);
+CREATE INDEX grids_worker ON grids (worker);
+
+CREATE TABLE buildings (
+    code TEXT PRIMARY KEY NOT NULL CHECK (length(code) = 25),
+    address TEXT NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    street TEXT NOT NULL,
+    community TEXT NOT NULL,
+    grid TEXT NOT NULL REFERENCES grids (id),
+    floors INTEGER NOT NULL,
+    units INTEGER NOT NULL,
+    usage TEXT NOT NULL,
+    owner_json TEXT NOT NULL,
+    manager_json TEXT,
+    building_head_json TEXT,
+    stars INTEGER CHECK (stars BETWEEN 1 AND 5),
+    score_safety_livability REAL,
+    score_management REAL,
+    score_honesty_credit REAL,
+    score_civility_hygiene REAL,
+    open_hazards INTEGER NOT NULL CHECK (open_hazards BETWEEN 0 AND 4294967295),
+    blacklisted INTEGER NOT NULL CHECK (blacklisted IN (0, 1)),
+    last_inspected_at TEXT,
+    next_due_on TEXT,
+    risk_key TEXT GENERATED ALWAYS AS (printf('%d|%s|%010d|%s', coalesce(stars, 0), coalesce(next_due_on, '0000-00-00'), 4294967295 - open_hazards, code)) VIRTUAL,
+    CHECK ((score_safety_livability IS NULL) = (score_management IS NULL)
+       AND (score_management IS NULL) = (score_honesty_credit IS NULL)
+       AND (score_honesty_credit IS NULL) = (score_civility_hygiene IS NULL))
+) STRICT;
+CREATE INDEX buildings_grid_risk ON buildings (grid, risk_key);
+CREATE INDEX buildings_community_risk ON buildings (community, risk_key);
+CREATE INDEX buildings_street_risk ON buildings (street, risk_key);
+CREATE INDEX buildings_risk ON buildings (risk_key);
+CREATE INDEX buildings_blacklisted_risk ON buildings (risk_key) WHERE blacklisted = 1;
+
+CREATE TABLE catalog (
+    version INTEGER PRIMARY KEY NOT NULL,
+    catalog_json TEXT NOT NULL,
+    installed_at TEXT NOT NULL
+) STRICT;
+
+-- v2: field capture and sync
+CREATE TABLE device (
+    singleton INTEGER PRIMARY KEY NOT NULL CHECK (singleton = 1),
+    id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE photos (
+    sha256 TEXT PRIMARY KEY NOT NULL CHECK (length(sha256) = 64),
+    size_bytes INTEGER NOT NULL CHECK (size_bytes > 0),
+    width INTEGER NOT NULL CHECK (width > 0),
+    height INTEGER NOT NULL CHECK (height > 0),
+    added_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE inspections (
+    id TEXT PRIMARY KEY NOT NULL,
+    building_code TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    corrects TEXT,
+    recorded_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    record_json TEXT NOT NULL
+) STRICT;
+CREATE INDEX inspections_building ON inspections (building_code, started_at);
+CREATE INDEX inspections_worker ON inspections (worker, started_at);
+CREATE INDEX inspections_corrects ON inspections (corrects) WHERE corrects IS NOT NULL;
+
+CREATE TABLE inspection_photos (
+    inspection_id TEXT NOT NULL REFERENCES inspections (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    photo_sha256 TEXT NOT NULL REFERENCES photos (sha256),
+    PRIMARY KEY (inspection_id, position)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX inspection_photos_photo ON inspection_photos (photo_sha256);
+
+CREATE TABLE events (
+    id TEXT PRIMARY KEY NOT NULL,
+    building_code TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('hazard', 'micro_event', 'incident')),
+    category TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('reported', 'dispatched', 'noticed', 'rectified', 'overdue', 'closed')),
+    reported_at TEXT NOT NULL,
+    deadline TEXT,
+    corrects TEXT,
+    recorded_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    record_json TEXT NOT NULL
+) STRICT;
+CREATE INDEX events_building ON events (building_code, reported_at);
+CREATE INDEX events_open ON events (building_code, deadline) WHERE status NOT IN ('rectified', 'closed');
+CREATE INDEX events_worker ON events (worker, reported_at);
+CREATE INDEX events_status ON events (status);
+CREATE INDEX events_corrects ON events (corrects) WHERE corrects IS NOT NULL;
+
+CREATE TABLE event_photos (
+    event_id TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    photo_sha256 TEXT NOT NULL REFERENCES photos (sha256),
+    PRIMARY KEY (event_id, position)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX event_photos_photo ON event_photos (photo_sha256);
+
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    record_kind TEXT NOT NULL CHECK (record_kind IN ('inspection', 'event')),
+    payload_json TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'acked', 'rejected')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reject_code TEXT,
+    reject_message TEXT,
+    queued_at TEXT NOT NULL,
+    state_changed_at TEXT NOT NULL,
+    CHECK ((state = 'rejected') = (reject_code IS NOT NULL))
+) STRICT;
+CREATE INDEX outbox_state ON outbox (state, seq);
+CREATE INDEX outbox_record ON outbox (record_id, seq);
+
+CREATE TABLE rating_history (
+    id INTEGER PRIMARY KEY,
+    building_code TEXT NOT NULL,
+    rated_at TEXT NOT NULL,
+    stars INTEGER CHECK (stars BETWEEN 1 AND 5),
+    explanation_json TEXT NOT NULL
+) STRICT;
+CREATE INDEX rating_history_building ON rating_history (building_code, rated_at);
+"#;
+
+/// The officer-list indexes on `buildings`, exactly as in [`CURRENT_SCHEMA`] (a test keeps them
+/// equal). A bulk load drops and recreates them: building an index by sorting once is several times
+/// faster than 175,700 random inserts into five B-trees.
+pub(crate) const LIST_INDEXES: &str = "
+CREATE INDEX buildings_grid_risk ON buildings (grid, risk_key);
+CREATE INDEX buildings_community_risk ON buildings (community, risk_key);
+CREATE INDEX buildings_street_risk ON buildings (street, risk_key);
+CREATE INDEX buildings_risk ON buildings (risk_key);
+CREATE INDEX buildings_blacklisted_risk ON buildings (risk_key) WHERE blacklisted = 1;
+";
+
+pub(crate) const DROP_LIST_INDEXES: &str = "
+DROP INDEX buildings_grid_risk;
+DROP INDEX buildings_community_risk;
+DROP INDEX buildings_street_risk;
+DROP INDEX buildings_risk;
+DROP INDEX buildings_blacklisted_risk;
+";
+
+pub(crate) fn user_version(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+/// Brings the database to [`SCHEMA_VERSION`]: a fresh file gets [`CURRENT_SCHEMA`], an older one the
+/// missing steps, each in its own transaction with its version bump (so a crash between steps leaves a
+/// consistent database at some version, and the next open continues).
+pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    if found == 0 && is_empty(conn)? {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(CURRENT_SCHEMA)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        return Ok(());
+    }
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Applies steps from the current version up to `target`, one transaction per step.
+pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> StoreResult<()> {
+    let mut version = user_version(conn)?;
+    while version < target {
+        let step = usize::try_from(version)
+            .ok()
+            .and_then(|i| MIGRATIONS.get(i))
+            .ok_or_else(|| StoreError::corrupt(format!("no migration from version {version}")))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+        version += 1;
+    }
+    Ok(())
+}
+
+fn is_empty(conn: &Connection) -> StoreResult<bool> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    Ok(n == 0)
+}
