@@ -136,3 +136,9 @@ impl SyntheticDistrict {
         self.district.inspections.len() as u64
     }
 }
+
+impl SyntheticDistrict {
+    pub(crate) fn inner(&self) -> &synth::District {
+        &self.district
+    }
+}

@@ -8,8 +8,9 @@
 //! Details come from the core's error texts, which name codes, ids, limits and hashes, never a
 //! person's name or phone number (the core guarantees this; contacts never appear in errors).
 
+use gridwalk_core::store::StoreError;
 use gridwalk_core::synth::SynthError;
-use gridwalk_core::{BuildingCodeError, CatalogError, ValidationError};
+use gridwalk_core::{BuildingCodeError, CatalogError, PolicyError, ValidationError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum GridwalkError {
@@ -20,11 +21,31 @@ pub enum GridwalkError {
     /// The thing asked for does not exist (a grid, a building, a record).
     #[error("not found: {detail}")]
     NotFound { detail: String },
+    /// The archive cannot be read with this key: wrong key, a key missing for an encrypted archive,
+    /// or a file that is not an archive. SQLCipher cannot tell these apart.
+    #[error("the archive cannot be read (wrong key, or not an archive)")]
+    NotReadable,
+    /// Stopped by `interrupt()`; nothing was written.
+    #[error("interrupted; nothing was written")]
+    Interrupted,
+    /// The device storage is full; nothing was written. Ask the worker to free space.
+    #[error("device storage is full; nothing was written")]
+    DiskFull,
+    /// The archive failed in a way the caller cannot fix (damaged file, I/O error, an archive from a
+    /// newer app version…). Report it.
+    #[error("storage error: {detail}")]
+    Storage { detail: String },
 }
 
 impl GridwalkError {
     pub(crate) fn not_found(detail: impl Into<String>) -> Self {
         Self::NotFound {
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn storage(detail: impl Into<String>) -> Self {
+        Self::Storage {
             detail: detail.into(),
         }
     }
@@ -57,5 +78,44 @@ impl From<CatalogError> for GridwalkError {
 impl From<SynthError> for GridwalkError {
     fn from(e: SynthError) -> Self {
         Self::invalid(e.to_string())
+    }
+}
+
+impl From<PolicyError> for GridwalkError {
+    fn from(e: PolicyError) -> Self {
+        Self::invalid(e.to_string())
+    }
+}
+
+impl From<StoreError> for GridwalkError {
+    fn from(e: StoreError) -> Self {
+        use StoreError as S;
+        // No wildcard: a new store error must be placed here deliberately.
+        match e {
+            S::NotReadable => Self::NotReadable,
+            S::Interrupted => Self::Interrupted,
+            S::DiskFull => Self::DiskFull,
+            S::UnknownRecord(_) | S::UnknownOutboxEntry(_) => Self::not_found(e.to_string()),
+            S::EmptyKey
+            | S::EncryptionUnavailable
+            | S::Validation(_)
+            | S::Catalog(_)
+            | S::Transition(_)
+            | S::MissingPhoto(_)
+            | S::PhotoMismatch(_)
+            | S::PhotoTooLarge { .. }
+            | S::PhotoTooManyPixels { .. }
+            | S::NotAnImage
+            | S::DuplicateRecord(_)
+            | S::UnknownGrid { .. }
+            | S::GridInUse(_)
+            | S::BadPageLimit { .. } => Self::invalid(e.to_string()),
+            S::NewerSchema { .. }
+            | S::OutboxTransition { .. }
+            | S::Corrupt(_)
+            | S::Json(_)
+            | S::Io { .. }
+            | S::Sqlite(_) => Self::storage(e.to_string()),
+        }
     }
 }

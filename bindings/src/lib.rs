@@ -8,6 +8,8 @@
 //! - [`building`]: buildings, grids and the building-code check.
 //! - [`catalog`]: the shipped catalog (checklist items, the 21 micro-event kinds, departments).
 //! - [`district`]: the synthetic district, for demos and tests.
+//! - [`archive`]: [`archive::GridwalkArchive`], the on-device archive: open, load, plan, record, read.
+//! - [`capture`], [`plan`], [`rating`], [`officer`]: the records those calls take and return.
 //!
 //! The core knows nothing of uniffi: the records here mirror the core's (see docs/adr), converted
 //! at this boundary, so the core keeps its invariant-carrying newtypes and chrono/uuid types.
@@ -18,10 +20,15 @@
 
 uniffi::setup_scaffolding!("gridwalk");
 
+pub mod archive;
 pub mod building;
+pub mod capture;
 pub mod catalog;
 pub mod district;
 pub mod error;
+pub mod officer;
+pub mod plan;
+pub mod rating;
 pub mod types;
 
 pub use error::GridwalkError;

@@ -29,3 +29,17 @@ impl From<NaiveDate> for LocalDate {
 pub(crate) fn instant(t: DateTime<Utc>) -> SystemTime {
     t.into()
 }
+
+pub(crate) fn utc(t: SystemTime) -> DateTime<Utc> {
+    t.into()
+}
+
+pub(crate) fn stars(s: Option<gridwalk_core::Stars>) -> Option<u8> {
+    s.map(gridwalk_core::Stars::get)
+}
+
+pub(crate) fn record_id(s: &str) -> Result<gridwalk_core::RecordId, crate::GridwalkError> {
+    s.parse().map(gridwalk_core::RecordId).map_err(|_| {
+        crate::GridwalkError::invalid(format!("'{s}' is not a record id (a UUID)"))
+    })
+}
