@@ -56,7 +56,7 @@ impl GridwalkArchive {
     /// Opens (creating if needed) the archive at `path`. `key`: the SQLCipher key from the Android
     /// Keystore / iOS Keychain, or `None` for an unencrypted archive. A wrong key raises
     /// `NotReadable`; a key on a build without encryption raises `InvalidInput`.
-    #[uniffi::constructor]
+    #[uniffi::constructor(default(key = None))]
     pub fn open(path: String, key: Option<String>) -> Result<Arc<Self>, GridwalkError> {
         let archive = Archive::open(
             &path,
@@ -124,11 +124,17 @@ impl GridwalkArchive {
 
     /// One building; a malformed code raises `InvalidInput`, an unknown one `NotFound`.
     pub fn building(&self, code: String) -> Result<Building, GridwalkError> {
-        Ok(self.core_building(&core::BuildingCode::parse(&code)?)?.into())
+        Ok(self
+            .core_building(&core::BuildingCode::parse(&code)?)?
+            .into())
     }
 
     /// A building's file with its stars explained as of `day`.
-    pub fn building_file(&self, code: String, day: LocalDate) -> Result<BuildingFile, GridwalkError> {
+    pub fn building_file(
+        &self,
+        code: String,
+        day: LocalDate,
+    ) -> Result<BuildingFile, GridwalkError> {
         let code = core::BuildingCode::parse(&code)?;
         let building = self.core_building(&code)?;
         let inspections = self.archive.inspections_for_building(&code)?;
@@ -187,6 +193,7 @@ impl GridwalkArchive {
 
     /// The officer's list: buildings matching `filter`, riskiest first, at most `limit` (1–1000)
     /// after the cursor `after` from the previous page.
+    #[uniffi::method(default(after = None))]
     pub fn building_list(
         &self,
         filter: BuildingFilter,

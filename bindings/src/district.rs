@@ -97,7 +97,12 @@ impl SyntheticDistrict {
     }
 
     pub fn grids(&self) -> Vec<Grid> {
-        self.district.grids.iter().cloned().map(Into::into).collect()
+        self.district
+            .grids
+            .iter()
+            .cloned()
+            .map(Into::into)
+            .collect()
     }
 
     /// Every building, ordered by code.

@@ -39,7 +39,7 @@ pub(crate) fn stars(s: Option<gridwalk_core::Stars>) -> Option<u8> {
 }
 
 pub(crate) fn record_id(s: &str) -> Result<gridwalk_core::RecordId, crate::GridwalkError> {
-    s.parse().map(gridwalk_core::RecordId).map_err(|_| {
-        crate::GridwalkError::invalid(format!("'{s}' is not a record id (a UUID)"))
-    })
+    s.parse()
+        .map(gridwalk_core::RecordId)
+        .map_err(|_| crate::GridwalkError::invalid(format!("'{s}' is not a record id (a UUID)")))
 }
