@@ -308,7 +308,7 @@ fn bounding_box(grid: &Grid) -> Option<(GeoPoint, GeoPoint)> {
 fn rating(ctx: &mut Context<'_>, setup: &Setup, runs: usize) -> Result<(), BenchError> {
     let d = &setup.district;
     let mut samples = Vec::with_capacity(runs);
-    let mut changed = 0;
+    let mut changes = Changes::default();
     for _ in 0..runs {
         let start = Instant::now();
         let ratings = black_box(rate_many(
@@ -324,9 +324,15 @@ fn rating(ctx: &mut Context<'_>, setup: &Setup, runs: usize) -> Result<(), Bench
         if ratings.len() != d.buildings.len() {
             return Err(err("rate_many did not return one rating per building"));
         }
-        changed = (ratings.iter().zip(&d.buildings))
-            .filter(|(r, b)| r.stars != b.stars)
-            .count();
+        changes = Changes::default();
+        for (r, b) in ratings.iter().zip(&d.buildings) {
+            match (b.stars, r.stars) {
+                (Some(was), Some(now)) if now < was => changes.lowered += 1,
+                (Some(was), Some(now)) if now > was => changes.raised += 1,
+                (None, Some(_)) => changes.first_rated += 1,
+                _ => {}
+            }
+        }
     }
     let ms = median(&samples).ok_or_else(|| err("no rating run"))?;
     let buildings = d.buildings.len() as f64;
@@ -343,5 +349,19 @@ fn rating(ctx: &mut Context<'_>, setup: &Setup, runs: usize) -> Result<(), Bench
         buildings / (ms / 1e3),
         "1/s",
     )?;
-    ctx.emit("planning.rate_changed_stars", changed as f64, "count")
+    // How far the rules disagree with the stars the generator drew (not a speed: a check on synth).
+    ctx.emit("planning.rate_lowered", changes.lowered as f64, "count")?;
+    ctx.emit("planning.rate_raised", changes.raised as f64, "count")?;
+    ctx.emit(
+        "planning.rate_first_rated",
+        changes.first_rated as f64,
+        "count",
+    )
+}
+
+#[derive(Debug, Default)]
+struct Changes {
+    lowered: usize,
+    raised: usize,
+    first_rated: usize,
 }
