@@ -5,12 +5,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rand::{Rng, RngExt};
 
 use super::code::CodeParts;
-use super::context::{Ctx, at_work, chance, days_after, days_before, pick};
+use super::context::{Ctx, at_work, chance, days_before, pick};
 use super::events::{self, Phase, Subject};
 use super::layout::{Layout, PlannedGrid};
 use super::names;
 use super::spec::SynthError;
 use crate::domain::{Building, CategoryScores, Event, GeoPoint, Stars};
+use crate::planning;
 
 /// Buildings keep this fraction of their grid's width and height clear of its edges.
 const EDGE_MARGIN: f64 = 0.08;
@@ -38,18 +39,19 @@ fn scores_for(ctx: &Ctx<'_>, stars: Stars, rng: &mut impl Rng) -> CategoryScores
     }
 }
 
-/// (last inspected at, next due on), consistent with the interval for the building's stars.
+/// When the building was last inspected; for one never inspected (newly registered), the day its
+/// first visit is due instead ([`planning::first_due`] of the day it was registered). Visits are
+/// spaced by the policy's interval for the building's stars.
 fn inspection_state(
     ctx: &Ctx<'_>,
     stars: Option<Stars>,
     rng: &mut impl Rng,
-) -> (Option<DateTime<Utc>>, NaiveDate) {
+) -> (Option<DateTime<Utc>>, Option<NaiveDate>) {
     let p = ctx.profile;
-    let interval = *p.inspection_interval_days.get(stars);
+    let interval = ctx.interval_days(stars);
     if stars.is_none() && chance(rng, p.unrated_never_inspected_share) {
-        // Newly registered: first visit due an interval after registration.
         let registered = days_before(ctx.today(), rng.random_range(0..=2 * interval));
-        return (None, days_after(registered, interval));
+        return (None, Some(planning::first_due(registered, ctx.policy)));
     }
     let days_ago = if chance(rng, p.overdue_share) {
         interval + rng.random_range(1..=p.max_overdue_days)
@@ -57,7 +59,7 @@ fn inspection_state(
         rng.random_range(0..=interval)
     };
     let last = days_before(ctx.today(), days_ago);
-    (Some(at_work(last, rng)), days_after(last, interval))
+    (Some(at_work(last, rng)), None)
 }
 
 fn floors_and_units(ctx: &Ctx<'_>, rng: &mut impl Rng) -> (crate::domain::BuildingUse, u16, u32) {
@@ -103,7 +105,7 @@ pub(crate) fn generate(
         let manager = chance(rng, p.manager_chance).then(|| names::contact(rng));
         let building_head =
             chance(rng, *p.building_head_chance.get(stars)).then(|| names::contact(rng));
-        let (last_inspected_at, next_due_on) = inspection_state(ctx, stars, rng);
+        let (last_inspected_at, first_visit_due) = inspection_state(ctx, stars, rng);
 
         let subject = Subject {
             code: &code,
@@ -138,7 +140,7 @@ pub(crate) fn generate(
 
         let lane = (seq - 1) / 12 + 1;
         let number = (seq - 1) % 12 + 1;
-        buildings.push(Building {
+        let mut building = Building {
             address: format!(
                 "深圳市宝安区{}{}{}区{lane}巷{number}号",
                 street.name_zh, community.name_zh, planned.grid_no
@@ -159,8 +161,12 @@ pub(crate) fn generate(
             open_hazards,
             blacklisted,
             last_inspected_at,
-            next_due_on: Some(next_due_on),
-        });
+            next_due_on: first_visit_due,
+        };
+        // The archive's due date is the regular schedule as the planner computes it. Notice
+        // deadlines of open events are left out: the planner adds those follow-ups from the events.
+        building.next_due_on = Some(planning::next_due(&building, &[], ctx.policy, ctx.today()));
+        buildings.push(building);
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use super::profile::{PerStars, SynthProfile};
 use super::spec::{DistrictSpec, SynthError};
 use crate::catalog::{Catalog, ChecklistItem, EventCategory, MicroEventKind};
 use crate::domain::{GeoPoint, GpsFix, Stars};
+use crate::policy::Policy;
 
 /// Metres per degree of latitude (mean Earth radius).
 const METRES_PER_DEGREE: f64 = 111_195.0;
@@ -23,6 +24,7 @@ const WORK_END_S: i64 = 10 * 3600;
 pub(crate) struct Ctx<'a> {
     pub spec: &'a DistrictSpec,
     pub profile: &'a SynthProfile,
+    pub policy: &'a Policy,
     pub checklist: &'a [ChecklistItem],
     pub micro_event_kinds: &'a [MicroEventKind],
     pub hazard_categories: Vec<&'a EventCategory>,
@@ -51,7 +53,11 @@ fn resolve<'a>(
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(spec: &'a DistrictSpec, catalog: &'a Catalog) -> Result<Self, SynthError> {
+    pub fn new(
+        spec: &'a DistrictSpec,
+        catalog: &'a Catalog,
+        policy: &'a Policy,
+    ) -> Result<Self, SynthError> {
         let profile = &spec.profile;
         if catalog.micro_event_kinds.is_empty() {
             return Err(SynthError::CatalogEmpty("micro-event kinds"));
@@ -78,6 +84,7 @@ impl<'a> Ctx<'a> {
         Ok(Self {
             spec,
             profile,
+            policy,
             checklist: &catalog.checklist,
             micro_event_kinds: &catalog.micro_event_kinds,
             hazard_categories: resolve(catalog, &profile.hazard_categories)?,
@@ -91,6 +98,11 @@ impl<'a> Ctx<'a> {
 
     pub fn today(&self) -> NaiveDate {
         self.spec.today
+    }
+
+    /// Days between regular inspections at this rating, from the rules policy.
+    pub fn interval_days(&self, stars: Option<Stars>) -> u32 {
+        self.policy.planning.interval_days.for_stars(stars)
     }
 
     /// A GPS fix near `at_point`, as a phone held by someone standing at the building reports it.
@@ -146,7 +158,7 @@ pub(crate) fn count(rng: &mut impl Rng, expected: f64) -> u32 {
     whole as u32 + u32::from(chance(rng, expected - whole))
 }
 
-/// Days are bounded by the profile (≤ 3,650) and today by the spec (years 2000–2200), so these
+/// Days are bounded by the profile and the policy (≤ 3,650 each) and today by the spec (years 2000–2200), so these
 /// never leave chrono's range.
 pub(crate) fn days_before(d: NaiveDate, n: u32) -> NaiveDate {
     d - Days::new(u64::from(n))

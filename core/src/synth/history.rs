@@ -77,7 +77,7 @@ pub(crate) fn generate(
         let Some(last) = b.last_inspected_at else {
             continue;
         };
-        let interval = *p.inspection_interval_days.get(b.stars);
+        let interval = ctx.interval_days(b.stars);
         // The newest record is the building's last inspection; earlier ones step back by about
         // the interval, within the history window.
         let mut finished = last;

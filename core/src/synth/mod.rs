@@ -11,10 +11,11 @@
 //! - [`profile`]: every share, band and rate drawn from ([`SynthProfile`]), shipped as a default.
 //! - [`code`]: the layout of the synthetic 25-digit building codes ([`CodeParts`]).
 //! - `layout`: streets, communities and grids as a nested tiling of the district's box.
-//! - `buildings`: each grid's buildings and their current state (stars, due dates, open events).
+//! - `buildings`: each grid's buildings and their current state (stars, due dates, open events);
+//!   due dates come from `planning` itself (regular schedule, see `buildings::inspection_state`).
 //! - `history`: past inspections and closed events, as many as `history_per_building` asks for.
 //!
-//! Deterministic: the same spec (and catalog) gives the same district, byte for byte, on a given
+//! Deterministic: the same spec (and catalog and policy) gives the same district, byte for byte, on a given
 //! platform (rand's integer and float sampling is portable; the few `sin`/`cos` calls go through the
 //! platform's libm, and coordinates are rounded to 1e-7°, so other platforms agree in practice).
 //! Every stage and grid draws from its own ChaCha8 stream (`rng`), so the history option never
@@ -38,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::domain::{Building, Community, Event, Grid, Inspection, Street};
+use crate::policy::Policy;
 
 pub use code::{BAOAN_DIVISION, CodeParts};
 pub use names::BAOAN_STREETS;
@@ -58,10 +60,16 @@ pub struct District {
     pub inspections: Vec<Inspection>,
 }
 
-/// Generates the district `spec` describes, with event kinds and checklist items from `catalog`.
-pub fn generate(spec: &DistrictSpec, catalog: &Catalog) -> Result<District, SynthError> {
+/// Generates the district `spec` describes, with event kinds and checklist items from `catalog`
+/// and inspection intervals and due dates from `policy` (the planner's own rules).
+pub fn generate(
+    spec: &DistrictSpec,
+    catalog: &Catalog,
+    policy: &Policy,
+) -> Result<District, SynthError> {
     spec.validate()?;
-    let ctx = context::Ctx::new(spec, catalog)?;
+    policy.validate()?;
+    let ctx = context::Ctx::new(spec, catalog, policy)?;
     let layout = layout::plan(spec, &mut rng::stream(spec.seed, rng::Purpose::Layout, 0))?;
     let mut buildings = Vec::with_capacity(spec.buildings as usize);
     let mut events = Vec::new();
@@ -97,7 +105,12 @@ pub fn generate(spec: &DistrictSpec, catalog: &Catalog) -> Result<District, Synt
     })
 }
 
-/// [`generate`] with the shipped catalog ([`Catalog::default_catalog`]).
+/// [`generate`] with the shipped catalog and policy ([`Catalog::default_catalog`],
+/// [`Policy::default_policy`]).
 pub fn generate_default(spec: &DistrictSpec) -> Result<District, SynthError> {
-    generate(spec, &Catalog::default_catalog()?)
+    generate(
+        spec,
+        &Catalog::default_catalog()?,
+        &Policy::default_policy()?,
+    )
 }

@@ -106,12 +106,14 @@ pub struct SizeSpread {
 }
 
 /// Everything the generator draws from. The default is a plausible Bao'an; see the field docs.
+///
+/// Inspection intervals are not here: they are the rules policy's
+/// (`Policy.planning.interval_days`), so a synthetic district is scheduled the way the planner
+/// schedules a real one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SynthProfile {
     /// Share of buildings at each rating (normalised; need not sum to 1).
     pub star_shares: PerStars<f64>,
-    /// Days between inspections per rating: "high credit inspect less, low credit inspect more".
-    pub inspection_interval_days: PerStars<u32>,
     /// Band of the mean category score per star, index 0 = 1★ … 4 = 5★.
     pub score_bands: [ScoreBand; 5],
     /// Largest spread of one category score around the building's mean score.
@@ -176,14 +178,6 @@ impl Default for SynthProfile {
                 three: 0.35,
                 four: 0.25,
                 five: 0.10,
-            },
-            inspection_interval_days: PerStars {
-                unrated: 7,
-                one: 7,
-                two: 14,
-                three: 30,
-                four: 60,
-                five: 90,
             },
             score_bands: [
                 band(30.0, 60.0),
@@ -356,9 +350,6 @@ impl SynthProfile {
     /// Everything the generator relies on to never panic or draw from an empty range.
     pub fn validate(&self) -> Result<(), ProfileError> {
         weights("star_shares", self.star_shares.values())?;
-        for d in self.inspection_interval_days.values() {
-            days("inspection_interval_days", *d)?;
-        }
         for (i, b) in self.score_bands.iter().enumerate() {
             // At least a point wide, so scores rounded to 0.1 stay inside.
             if !(b.lo.is_finite()

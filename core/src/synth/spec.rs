@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::profile::{ProfileError, SynthProfile};
 use crate::catalog::CatalogError;
 use crate::domain::{CaptureLimits, ValidationError};
+use crate::policy::PolicyError;
 
 /// A WGS-84 box (south < north, west < east) the grids tile completely.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -109,6 +110,8 @@ pub enum SynthError {
     CatalogEmpty(&'static str),
     #[error("catalog: {0}")]
     Catalog(String),
+    #[error("rules policy: {0}")]
+    Policy(String),
     #[error("generated an invalid record: {0}")]
     Invalid(#[from] ValidationError),
 }
@@ -117,6 +120,13 @@ impl From<CatalogError> for SynthError {
     fn from(e: CatalogError) -> Self {
         // CatalogError is not Clone (it wraps serde_json::Error); keep its message.
         SynthError::Catalog(e.to_string())
+    }
+}
+
+impl From<PolicyError> for SynthError {
+    fn from(e: PolicyError) -> Self {
+        // PolicyError is not Clone either (it wraps serde_json::Error).
+        SynthError::Policy(e.to_string())
     }
 }
 

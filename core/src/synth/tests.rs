@@ -6,9 +6,14 @@ use geo::{Area, BooleanOps, Contains, Coord, GeodesicArea, LineString, Point, Po
 
 use super::*;
 use crate::domain::{BuildingCode, CaptureLimits, EventKind, EventStatus, GridId, Stars};
+use crate::planning;
 
 fn catalog() -> Catalog {
     Catalog::default_catalog().expect("shipped catalog")
+}
+
+fn policy() -> Policy {
+    Policy::default_policy().expect("shipped policy")
 }
 
 /// Big enough for shares to settle (12,000 buildings), small enough for a debug test run.
@@ -333,18 +338,21 @@ fn scores_are_consistent_with_stars() {
 #[test]
 fn due_dates_follow_the_star_intervals() {
     let spec = mid_spec();
-    let p = &spec.profile;
+    let policy = policy();
+    let intervals = &policy.planning.interval_days;
     let d = mid();
     let mut overdue = 0;
     let mut inspected = 0;
     for b in &d.buildings {
-        let interval = *p.inspection_interval_days.get(b.stars);
+        let interval = intervals.for_stars(b.stars);
         let due = b.next_due_on.expect("every building has a due date");
+        // The archive's due date is the planner's regular schedule (its events left out).
+        assert_eq!(due, planning::next_due(b, &[], &policy, spec.today));
         match b.last_inspected_at {
             Some(at) => {
                 inspected += 1;
                 assert!(at <= spec.now());
-                assert_eq!(due, at.date_naive() + Days::new(interval.into()));
+                assert_eq!(due, policy.local_date(at) + Days::new(interval.into()));
                 overdue += usize::from(due < spec.today);
             }
             None => {
@@ -368,6 +376,55 @@ fn due_dates_follow_the_star_intervals() {
         ages.iter().sum::<i64>() as f64 / ages.len() as f64
     };
     assert!(mean_age(5) > 3.0 * mean_age(1));
+}
+
+#[test]
+fn intervals_come_from_the_policy() {
+    // Every interval doubled: the same draws, spaced twice as far apart.
+    let mut slow = policy();
+    let i = &mut slow.planning.interval_days;
+    for d in [
+        &mut i.stars_1,
+        &mut i.stars_2,
+        &mut i.stars_3,
+        &mut i.stars_4,
+        &mut i.stars_5,
+        &mut i.unrated,
+    ] {
+        *d *= 2;
+    }
+    let spec = DistrictSpec::small(7);
+    let d = generate(&spec, &catalog(), &slow).expect("generates");
+    let shipped = small();
+    assert_eq!(d.buildings.len(), shipped.buildings.len());
+    let mut compared = 0;
+    for b in d.buildings.iter().filter(|b| b.last_inspected_at.is_some()) {
+        let interval = slow.planning.interval_days.for_stars(b.stars);
+        let last = slow.local_date(b.last_inspected_at.expect("inspected"));
+        assert_eq!(b.next_due_on, Some(last + Days::new(interval.into())));
+        compared += 1;
+    }
+    assert!(compared > 300, "{compared}");
+    // 5★ buildings are now last seen up to 180 days ago, which the shipped policy never does.
+    let oldest_five = |d: &District| {
+        d.buildings
+            .iter()
+            .filter(|b| b.stars == Some(Stars::MAX))
+            .filter_map(|b| b.last_inspected_at)
+            .map(|at| (spec.today - at.date_naive()).num_days())
+            .max()
+            .expect("some 5★")
+    };
+    assert!(oldest_five(shipped) <= 90 + 30);
+    assert!(oldest_five(&d) > 120, "{}", oldest_five(&d));
+
+    let mut bad = policy();
+    bad.planning.interval_days.stars_5 = 0;
+    let e = generate(&spec, &catalog(), &bad).expect_err("a zero interval is refused");
+    assert!(
+        matches!(&e, SynthError::Policy(m) if m.contains("planning.interval_days")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -701,8 +758,10 @@ fn bad_specs_get_typed_errors() {
             ..
         })
     ));
-    let mut profile = SynthProfile::default();
-    profile.inspection_interval_days.five = 0;
+    let profile = SynthProfile {
+        history_days: 0,
+        ..SynthProfile::default()
+    };
     assert!(matches!(
         err(DistrictSpec {
             profile,

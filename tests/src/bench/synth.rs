@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use gridwalk_core::Catalog;
 use gridwalk_core::synth::{self, DistrictSpec};
+use gridwalk_core::{Catalog, Policy};
 
 use super::{BenchError, Context};
 
@@ -18,9 +18,11 @@ pub fn run(ctx: &mut Context<'_>) -> Result<(), BenchError> {
         DistrictSpec::baoan(SEED)
     };
     let catalog = Catalog::default_catalog().map_err(|e| BenchError::failed(GROUP, e))?;
+    let policy = Policy::default_policy().map_err(|e| BenchError::failed(GROUP, e))?;
 
     let start = Instant::now();
-    let district = synth::generate(&spec, &catalog).map_err(|e| BenchError::failed(GROUP, e))?;
+    let district =
+        synth::generate(&spec, &catalog, &policy).map_err(|e| BenchError::failed(GROUP, e))?;
     let ms = Context::ms_since(start);
     let buildings = district.buildings.len() as f64;
     ctx.emit("synth.generate_district_ms", ms, "ms")?;
