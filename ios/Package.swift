@@ -6,7 +6,7 @@ import PackageDescription
 
 let package = Package(
     name: "Gridwalk",
-    platforms: [.iOS(.v16)]  // NSLock.withLock, NavigationStack,
+    platforms: [.iOS(.v16)],  // NSLock.withLock, NavigationStack
     products: [
         .library(name: "Gridwalk", targets: ["Gridwalk"]),
     ],
