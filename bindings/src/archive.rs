@@ -47,7 +47,8 @@ pub struct BuildingFile {
 
 #[derive(Debug, uniffi::Object)]
 pub struct GridwalkArchive {
-    archive: Archive,
+    // Shared: the sync client (with the phone's sync issue) holds the same archive.
+    archive: Arc<Archive>,
     policy: core::Policy,
 }
 
@@ -66,7 +67,10 @@ impl GridwalkArchive {
             },
         )?;
         let policy = core::Policy::default_policy()?;
-        Ok(Arc::new(Self { archive, policy }))
+        Ok(Arc::new(Self {
+            archive: Arc::new(archive),
+            policy,
+        }))
     }
 
     /// This installation's id (UUID), created with the archive.
