@@ -119,3 +119,55 @@ impl From<StoreError> for GridwalkError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridwalk_core::{BuildingCode, RecordId, Sha256Hex};
+
+    #[test]
+    fn store_errors_map_to_the_cases_an_app_acts_on() {
+        assert_eq!(
+            GridwalkError::from(StoreError::NotReadable),
+            GridwalkError::NotReadable
+        );
+        assert_eq!(
+            GridwalkError::from(StoreError::DiskFull),
+            GridwalkError::DiskFull
+        );
+        assert_eq!(
+            GridwalkError::from(StoreError::Interrupted),
+            GridwalkError::Interrupted
+        );
+        let id = RecordId::new();
+        assert_eq!(
+            GridwalkError::from(StoreError::UnknownRecord(id)),
+            GridwalkError::NotFound {
+                detail: format!("record {id} is not in the archive")
+            }
+        );
+        let photo = Sha256Hex::of_bytes(b"x");
+        assert!(matches!(
+            GridwalkError::from(StoreError::MissingPhoto(photo)),
+            GridwalkError::InvalidInput { .. }
+        ));
+        assert!(matches!(
+            GridwalkError::from(StoreError::NewerSchema {
+                found: 9,
+                supported: 3
+            }),
+            GridwalkError::Storage { detail } if detail.contains("update the app")
+        ));
+    }
+
+    #[test]
+    fn a_bad_code_names_the_problem_not_the_input() {
+        let e = GridwalkError::from(BuildingCode::parse("1234").expect_err("too short"));
+        assert_eq!(
+            e,
+            GridwalkError::InvalidInput {
+                detail: "building code must have exactly 25 digits, got 4 characters".into()
+            }
+        );
+    }
+}

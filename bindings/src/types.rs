@@ -15,10 +15,24 @@ use chrono::{DateTime, NaiveDate, Utc};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LocalDate(pub NaiveDate);
 
+// A malformed day from Swift (where it is a plain String) is the caller's `InvalidInput`: uniffi
+// raises an argument's lift error as the function's own error when it downcasts to it.
 uniffi::custom_type!(LocalDate, String, {
-    lower: |d| d.0.format("%Y-%m-%d").to_string(),
-    try_lift: |s| Ok(LocalDate(NaiveDate::parse_from_str(&s, "%Y-%m-%d")?)),
+    lower: |d| d.iso(),
+    try_lift: |s| Ok(LocalDate::parse_iso(&s)?),
 });
+
+impl LocalDate {
+    pub fn iso(&self) -> String {
+        self.0.format("%Y-%m-%d").to_string()
+    }
+
+    pub fn parse_iso(s: &str) -> Result<Self, crate::GridwalkError> {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Self)
+            .map_err(|_| crate::GridwalkError::invalid(format!("'{s}' is not a yyyy-mm-dd day")))
+    }
+}
 
 impl From<NaiveDate> for LocalDate {
     fn from(d: NaiveDate) -> Self {
@@ -42,4 +56,29 @@ pub(crate) fn record_id(s: &str) -> Result<gridwalk_core::RecordId, crate::Gridw
     s.parse()
         .map(gridwalk_core::RecordId)
         .map_err(|_| crate::GridwalkError::invalid(format!("'{s}' is not a record id (a UUID)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::GridwalkError;
+
+    #[test]
+    fn local_date_lifts_iso_days_and_refuses_others_as_invalid_input() {
+        let lift = |s: &str| {
+            <LocalDate as uniffi::Lift<crate::UniFfiTag>>::try_lift(uniffi::RustBuffer::from_vec(
+                s.as_bytes().to_vec(),
+            ))
+        };
+        let day = lift("2025-07-01").expect("an ISO day lifts");
+        assert_eq!(day.iso(), "2025-07-01");
+        let err = lift("2025-13-45").expect_err("month 13 is refused");
+        // The downcast is what makes uniffi raise it as the called function's GridwalkError.
+        assert_eq!(
+            err.downcast::<GridwalkError>().expect("a GridwalkError"),
+            GridwalkError::InvalidInput {
+                detail: "'2025-13-45' is not a yyyy-mm-dd day".into()
+            }
+        );
+    }
 }
