@@ -90,19 +90,44 @@ pub async fn upload(
     Path(sha): Path<String>,
     query: Result<Query<UploadQuery>, QueryRejection>,
     body: Body,
-) -> Result<Json<PhotoStatus>, ApiFailure> {
-    require(&caller, Action::Push)?;
-    let sha = parse_sha(&sha)?;
+) -> Response {
+    let mut body_read = false;
+    let result = upload_checked(&state, &caller, &sha, query, body, &mut body_read).await;
+    let mut resp = match result {
+        Ok(status) => {
+            tracing::info!(user = %caller.username, sha = %status.sha256,
+                received = status.received_bytes, complete = status.complete, "photo upload");
+            Json(status).into_response()
+        }
+        Err(e) => e.into_response(),
+    };
+    if !body_read {
+        // Answered without reading the body (already stored, or refused): the unread bytes make
+        // this connection unusable for a next request.
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+async fn upload_checked(
+    state: &AppState,
+    caller: &Caller,
+    sha: &str,
+    query: Result<Query<UploadQuery>, QueryRejection>,
+    body: Body,
+    body_read: &mut bool,
+) -> Result<PhotoStatus, ApiFailure> {
+    require(caller, Action::Push)?;
+    let sha = parse_sha(sha)?;
     let Query(q) =
         query.map_err(|r| ApiFailure::bad_request(ErrorCode::InvalidRequest, r.body_text()))?;
-    let size = declared_size(&state, &caller, &sha).await?;
+    let size = declared_size(state, caller, &sha).await?;
     let guard = state.photos().lock(&sha).await;
-    let result = upload_locked(&state, &sha, size, q.offset, body).await;
+    let result = upload_locked(state, &sha, size, q.offset, body, body_read).await;
     drop(guard);
     state.photos().release(&sha);
-    let status = result?;
-    tracing::info!(user = %caller.username, sha = %sha, received = status.received_bytes, complete = status.complete, "photo upload");
-    Ok(Json(status))
+    result
 }
 
 async fn upload_locked(
@@ -111,6 +136,7 @@ async fn upload_locked(
     size: u64,
     offset: u64,
     mut body: Body,
+    body_read: &mut bool,
 ) -> Result<PhotoStatus, ApiFailure> {
     let store = state.photos();
     let done = |received| PhotoStatus {
@@ -154,6 +180,7 @@ async fn upload_locked(
         store.append(sha, data).await?;
         received = got;
     }
+    *body_read = true;
     if received == size {
         store.finish(sha).await?;
         state.db().mark_photo_stored(sha, size).await?;
