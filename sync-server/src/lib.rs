@@ -11,10 +11,13 @@
 //! - [`fixtures`]: deterministic sample district and records for tests, benches and the demo.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod fixtures;
 pub mod http;
+pub mod import;
 pub mod photos;
 pub mod scope;
 pub mod sync;
