@@ -156,7 +156,7 @@ pub fn plan_push(
                 }
                 Decision::Accept => {
                     let conflict = apply_correction(&pr.record, &mut snap, &mut plan, &mut changed);
-                    plan.records.push(new_record(ctx, pr, conflict));
+                    plan.records.push(record_row(ctx, pr, conflict));
                     plan.stored_ids.push(id);
                     RecordOutcome::Accepted { conflict }
                 }
@@ -253,7 +253,8 @@ fn apply_correction(
     }
 }
 
-fn new_record(ctx: &PushCtx, pr: &PushRecord, conflict: bool) -> NewRecord {
+/// The row an accepted record is stored as.
+pub fn record_row(ctx: &PushCtx, pr: &PushRecord, conflict: bool) -> NewRecord {
     let payload = match &pr.record {
         SyncRecord::Inspection(i) => serde_json::to_string(i),
         SyncRecord::Event(e) => serde_json::to_string(e),
