@@ -1,1 +1,26 @@
-//! gridwalk-server: the district sync server (built in the sync server issue; nothing here yet).
+//! gridwalk-server: the district sync server.
+//!
+//! - [`db`]: storage behind one [`db::Database`] trait, with an embedded SQLite engine and a
+//!   PostgreSQL engine, chosen by URL.
+//! - [`sync`]: the exactly-once push contract (pure planning shared by both engines), record
+//!   validation and pull cursors.
+//! - [`auth`], [`scope`]: accounts, password hashes, bearer tokens, and what each role may do.
+//! - [`http`]: the axum API (`/v1/...`), its error mapping and OpenAPI document.
+//! - [`photos`]: the content-addressed photo store behind resumable uploads.
+//! - [`config`]: server configuration and its shipped defaults.
+//! - [`import`]: the address-base importer (CSV, GeoJSON); [`demo`]: the demo district and accounts.
+//! - [`bench`]: entry points for the benchmark binary; [`cli`]: the command line.
+//! - [`fixtures`]: deterministic sample district and records for tests, benches and the demo.
+
+pub mod auth;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod fixtures;
+pub mod http;
+pub mod import;
+pub mod photos;
+pub mod scope;
+pub mod sync;
