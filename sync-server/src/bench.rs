@@ -3,16 +3,17 @@
 //!
 //! - [`merge_vs_raw`]: the server's push merge (validation, idempotency, sequence, scope, one
 //!   transaction per batch) against a raw batched insert of the same rows into the same engine.
-//! - [`import_time`]: parsing and importing an address-base CSV of `n` buildings.
+//! - [`import_time`]: writing, parsing and importing an address-base CSV of given buildings.
+//! - [`pg_bench_db`], [`drop_pg_schema`]: a fresh PostgreSQL schema per measurement.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gridwalk_core::protocol::{DeviceId, PushRecord, RecordOutcome, Scope, SyncRecord};
-use gridwalk_core::{Catalog, CatalogError};
+use gridwalk_core::{Building, Catalog, CatalogError};
 
-use crate::db::{Database, DbError, ImportSummary, NewRecord, PushCtx, PushError};
-use crate::fixtures::{self, DistrictShape, grid_id};
+use crate::db::{Database, DbError, ImportSummary, NewRecord, PgDb, PushCtx, PushError};
+use crate::fixtures::{self, DistrictShape, Sample, SampleError};
 use crate::import::{self, ImportError};
 use crate::sync::plan::record_row;
 use crate::sync::validate::{RecordLimits, check_record};
@@ -31,43 +32,61 @@ pub enum BenchError {
     Io(#[from] std::io::Error),
     #[error("cannot write the bench CSV: {0}")]
     Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Sample(#[from] SampleError),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("bench schema name '{0}' must be lowercase ASCII letters, digits and '_'")]
+    BadSchema(String),
     #[error("the merge did not accept every record: {0}")]
     NotAccepted(String),
+    #[error("the bench district is unusable: {0}")]
+    District(String),
 }
 
-pub const BENCH_WORKER: &str = "w-S01C01G001";
+/// The seed of the benchmark districts.
+pub const SEED: u64 = 20_250_701;
 
-/// Migrates `db` and loads a one-grid district of `buildings` buildings; returns the worker's
-/// push context for that grid.
+/// A one-grid synthetic district of `buildings` buildings: the grid a bench worker pushes about.
+pub fn bench_district(buildings: u32) -> Result<Sample, BenchError> {
+    Ok(Sample::generate(
+        DistrictShape::one_grid(buildings.max(1)),
+        SEED,
+    )?)
+}
+
+/// Migrates `db` and loads `sample`; returns the push context of its first grid's worker.
 pub async fn prepare<D: Database>(
     db: &D,
-    buildings: u32,
+    sample: &Sample,
     device: &str,
 ) -> Result<PushCtx, BenchError> {
     db.migrate().await?;
-    let (grids, b) = fixtures::district(DistrictShape {
-        streets: 1,
-        communities_per_street: 1,
-        grids_per_community: 1,
-        buildings_per_grid: buildings.max(1),
-    });
-    db.upsert_grids(grids).await?;
-    db.import_buildings(b, false).await?;
-    Ok(PushCtx {
-        username: BENCH_WORKER.to_owned(),
-        scope: Scope::Grid(grid_id(1, 1, 1)),
-        device: DeviceId::parse(device).map_err(|e| BenchError::NotAccepted(e.to_string()))?,
+    let grid = sample
+        .grid(1, 1, 1)
+        .ok_or_else(|| BenchError::District("it has no grid".into()))?;
+    let worker = grid
+        .worker
+        .as_ref()
+        .ok_or_else(|| BenchError::District(format!("grid {} has no worker", grid.id)))?;
+    let ctx = PushCtx {
+        username: worker.as_str().to_owned(),
+        scope: Scope::Grid(grid.id.clone()),
+        device: DeviceId::parse(device).map_err(|e| BenchError::District(e.to_string()))?,
         now: chrono::Utc::now(),
-    })
+    };
+    db.upsert_grids(sample.grids().to_vec()).await?;
+    db.import_buildings(sample.buildings().to_vec(), false)
+        .await?;
+    Ok(ctx)
 }
 
-/// `n` inspections spread over the grid's `buildings` buildings, numbered 1..=n.
-pub fn inspections(n: usize, buildings: u32) -> Vec<PushRecord> {
+/// `n` inspections by `worker`, spread over the sample's buildings in turn, numbered 1..=n.
+pub fn inspections(sample: &Sample, worker: &str, n: usize) -> Vec<PushRecord> {
+    let buildings = sample.buildings();
     let records = (0..n)
-        .map(|i| {
-            let code = fixtures::code(1 + (i as u64 % u64::from(buildings.max(1))));
-            SyncRecord::Inspection(fixtures::inspection(&code, BENCH_WORKER, Vec::new()))
-        })
+        .filter_map(|i| buildings.get(i % buildings.len().max(1)))
+        .map(|b| SyncRecord::Inspection(fixtures::inspection(&b.code, worker, Vec::new())))
         .collect();
     fixtures::batch(1, records)
 }
@@ -151,9 +170,12 @@ pub async fn merge_vs_raw<D: Database>(
     batch: usize,
 ) -> Result<MergeFigures, BenchError> {
     const BUILDINGS: u32 = 500;
-    let ctx = prepare(merge_db, BUILDINGS, "bench-merge").await?;
-    let raw_ctx = prepare(raw_db, BUILDINGS, "bench-raw").await?;
-    let records = inspections(rows, BUILDINGS);
+    let sample = tokio::task::spawn_blocking(|| bench_district(BUILDINGS))
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))??;
+    let ctx = prepare(merge_db, &sample, "bench-merge").await?;
+    let raw_ctx = prepare(raw_db, &sample, "bench-raw").await?;
+    let records = inspections(&sample, &ctx.username, rows);
     let raw_rows = raw_rows(&raw_ctx, &records);
     let raw = raw(raw_db, &raw_rows, batch).await?;
     let merge = merge(merge_db, &ctx, &records, batch).await?;
@@ -175,19 +197,17 @@ pub struct ImportFigures {
     pub summary: ImportSummary,
 }
 
-/// Writes an address-base CSV of `n` buildings into `dir` and times its import (read, parse,
-/// validate, merge, commit) into `db` (migrated here).
+/// Writes `buildings` as an address-base CSV into `dir` and times its import (read, parse,
+/// validate, merge, commit) into `db` (migrated here, before the clock starts).
 pub async fn import_time<D: Database>(
     db: &D,
-    n: usize,
+    buildings: &[Building],
     dir: &Path,
 ) -> Result<ImportFigures, BenchError> {
     db.migrate().await?;
-    let (_, mut buildings) = crate::demo::demo_district(1, n > 10_000);
-    buildings.truncate(n);
-    let path = dir.join(format!("address-base-{n}.csv"));
+    let path = dir.join(format!("address-base-{}.csv", buildings.len()));
     let mut f = std::fs::File::create(&path)?;
-    import::write_csv(&mut f, &buildings)?;
+    import::write_csv(&mut f, buildings)?;
     drop(f);
     let csv_bytes = std::fs::metadata(&path)?.len();
     let started = Instant::now();
@@ -199,4 +219,44 @@ pub async fn import_time<D: Database>(
         elapsed: started.elapsed(),
         summary,
     })
+}
+
+fn check_schema_name(name: &str) -> Result<(), BenchError> {
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(BenchError::BadSchema(name.to_owned()))
+    }
+}
+
+async fn pg_admin(base_url: &str, sql: &str) -> Result<(), BenchError> {
+    let (client, conn) = tokio_postgres::connect(base_url, tokio_postgres::NoTls).await?;
+    let driver = tokio::spawn(conn);
+    let result = client.batch_execute(sql).await;
+    drop(client);
+    let _ = driver.await;
+    Ok(result?)
+}
+
+/// A fresh, empty schema `name` on the PostgreSQL at `base_url` (dropped first if left over from
+/// an earlier run), and a [`PgDb`] whose connections use it.
+pub async fn pg_bench_db(base_url: &str, name: &str) -> Result<PgDb, BenchError> {
+    check_schema_name(name)?;
+    pg_admin(
+        base_url,
+        &format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"),
+    )
+    .await?;
+    let sep = if base_url.contains('?') { '&' } else { '?' };
+    Ok(PgDb::connect(&format!("{base_url}{sep}options=-csearch_path%3D{name}")).await?)
+}
+
+/// Drops a schema [`pg_bench_db`] made.
+pub async fn drop_pg_schema(base_url: &str, name: &str) -> Result<(), BenchError> {
+    check_schema_name(name)?;
+    pg_admin(base_url, &format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await
 }

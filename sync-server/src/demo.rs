@@ -1,56 +1,43 @@
-//! `gridwalk-server demo`: an embedded server over a synthetic district with one account per role.
+//! `gridwalk-server demo`: an embedded server over the synthetic district with one account per
+//! role.
 //!
-//! The district comes from [`demo_district`], the single seam the lead wires to the synthetic
-//! district generator (`gridwalk_core::synth`, written in parallel). Until then it uses the
-//! deterministic lattice of [`crate::fixtures::district`], with seeded star ratings.
+//! The district comes from `gridwalk_core::synth`, the one generator the tests and benchmarks use:
+//! [`DistrictSpec::small`] by default (430 buildings in 12 grids, loads in about a second), or
+//! [`DistrictSpec::baoan`] (Bao'an at 4,833 grids and 175,700 buildings) with `--full`.
+//!
+//! What the demo loads: the grids, and the buildings with their archive state as the generator
+//! leaves it after its history (stars and category scores, open hazards, blacklist, last
+//! inspection, next due date). What it does not: the past inspections and events themselves. The
+//! server keeps field records only as devices' push log (each under a device and its sequence); it
+//! has no archive of past records yet, so the demo asks the generator for none.
 
 use std::sync::Arc;
 
+use chrono::{NaiveDate, Utc};
+use gridwalk_core::Grid;
 use gridwalk_core::protocol::{Role, Scope};
-use gridwalk_core::{Building, Grid, Stars};
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use gridwalk_core::synth::{self, District, DistrictSpec, SynthError};
 
 use crate::auth::{self, AuthError, Passwords};
 use crate::db::{Database, DbError, ImportSummary};
-use crate::fixtures::{self, DistrictShape};
 
-/// Bao'an's published scale (the full demo reproduces it).
-pub const FULL_GRIDS: usize = 4_833;
-pub const FULL_BUILDINGS: usize = 175_700;
-
-/// TO BE WIRED TO `gridwalk_core::synth`: the demo district for a seed, small (seconds to load)
-/// or full (4,833 grids, 175,700 buildings).
-pub fn demo_district(seed: u64, full: bool) -> (Vec<Grid>, Vec<Building>) {
-    let (mut grids, mut buildings) = if full {
-        fixtures::district(DistrictShape {
-            streets: 10,
-            communities_per_street: 10,
-            grids_per_community: 49,
-            buildings_per_grid: 37,
-        })
+/// The demo's district: small or Bao'an at full size, "as of" `today` (so due dates and
+/// overdue visits are relative to the day the demo runs), without past records.
+pub fn demo_spec(seed: u64, full: bool, today: NaiveDate) -> DistrictSpec {
+    let mut spec = if full {
+        DistrictSpec::baoan(seed)
     } else {
-        fixtures::district(DistrictShape::SMALL)
+        DistrictSpec::small(seed)
     };
-    if full {
-        grids.truncate(FULL_GRIDS);
-        let kept: std::collections::HashSet<_> = grids.iter().map(|g| g.id.clone()).collect();
-        buildings.retain(|b| kept.contains(&b.grid));
-        buildings.truncate(FULL_BUILDINGS);
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for b in &mut buildings {
-        // Mostly rated, a few unrated, skewed to the middle like a real district.
-        b.stars = match rng.random_range(0..20u8) {
-            0 => None,
-            1..=2 => Stars::new(1).ok(),
-            3..=6 => Stars::new(2).ok(),
-            7..=12 => Stars::new(3).ok(),
-            13..=17 => Stars::new(4).ok(),
-            _ => Stars::new(5).ok(),
-        };
-    }
-    (grids, buildings)
+    spec.today = today;
+    // The buildings do not depend on it (see `synth`); the server has nowhere to keep them yet.
+    spec.history_per_building = 0.0;
+    spec
+}
+
+/// Generates the demo district (seconds for the full one; run it off the async runtime).
+pub fn demo_district(spec: &DistrictSpec) -> Result<District, SynthError> {
+    synth::generate_default(spec)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +46,8 @@ pub enum DemoError {
     Db(#[from] DbError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error("cannot generate the demo district: {0}")]
+    Synth(#[from] SynthError),
     #[error("the demo district is empty")]
     Empty,
 }
@@ -102,8 +91,8 @@ pub fn demo_accounts(grids: &[Grid]) -> Vec<DemoAccount> {
     ]
 }
 
-/// Migrates, loads the district (idempotent: a re-run changes nothing) and creates the accounts
-/// that do not exist yet.
+/// Migrates, loads the district (idempotent: a re-run changes nothing, and buildings already
+/// loaded keep their archive state) and creates the accounts that do not exist yet.
 pub async fn prepare<D: Database>(
     db: &D,
     passwords: Arc<Passwords>,
@@ -111,15 +100,16 @@ pub async fn prepare<D: Database>(
     full: bool,
 ) -> Result<(ImportSummary, Vec<DemoAccount>), DemoError> {
     db.migrate().await?;
-    let (grids, buildings) = tokio::task::spawn_blocking(move || demo_district(seed, full))
+    let spec = demo_spec(seed, full, Utc::now().date_naive());
+    let district = tokio::task::spawn_blocking(move || demo_district(&spec))
         .await
-        .map_err(|e| DbError::Task(e.to_string()))?;
-    if grids.is_empty() {
+        .map_err(|e| DbError::Task(e.to_string()))??;
+    if district.grids.is_empty() {
         return Err(DemoError::Empty);
     }
-    let accounts = demo_accounts(&grids);
-    db.upsert_grids(grids).await?;
-    let summary = db.import_buildings(buildings, false).await?;
+    let accounts = demo_accounts(&district.grids);
+    db.upsert_grids(district.grids).await?;
+    let summary = db.import_buildings(district.buildings, false).await?;
     for a in &accounts {
         match auth::add_user(
             db,
@@ -142,16 +132,63 @@ pub async fn prepare<D: Database>(
 mod tests {
     use super::*;
 
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 5, 4).expect("date")
+    }
+
     #[test]
-    fn full_district_has_baoans_scale_and_seeds_repeat() {
-        let (grids, buildings) = demo_district(7, true);
-        assert_eq!(grids.len(), FULL_GRIDS);
-        assert_eq!(buildings.len(), FULL_BUILDINGS);
-        let (_, again) = demo_district(7, false);
-        let (_, same) = demo_district(7, false);
-        assert_eq!(again, same);
-        let (_, other) = demo_district(8, false);
-        assert_ne!(again, other, "another seed rates differently");
-        assert_eq!(demo_accounts(&grids).len(), 4);
+    fn the_demo_is_the_generators_district_as_of_today() {
+        let full = demo_spec(7, true, day());
+        assert_eq!((full.grids, full.buildings), (4_833, 175_700));
+        assert_eq!(
+            full,
+            DistrictSpec {
+                today: day(),
+                history_per_building: 0.0,
+                ..DistrictSpec::baoan(7)
+            }
+        );
+
+        let spec = demo_spec(7, false, day());
+        let d = demo_district(&spec).expect("generate");
+        assert_eq!((d.grids.len(), d.buildings.len()), (12, 430));
+        assert!(
+            d.inspections.is_empty(),
+            "no past records: the server cannot hold them"
+        );
+        // The same buildings as the generator's small district of that seed.
+        let reference = synth::generate_default(&DistrictSpec {
+            today: day(),
+            ..DistrictSpec::small(7)
+        })
+        .expect("generate");
+        assert_eq!(d.buildings, reference.buildings);
+        assert_eq!(d.grids, reference.grids);
+        // Rated like a district: stars and due dates come from the generator.
+        assert!(d.buildings.iter().any(|b| b.stars.is_some()));
+        assert!(d.buildings.iter().all(|b| b.next_due_on.is_some()));
+        let other = demo_district(&demo_spec(8, false, day())).expect("generate");
+        assert_ne!(
+            d.buildings, other.buildings,
+            "another seed, another district"
+        );
+    }
+
+    #[test]
+    fn one_account_per_role_around_the_first_grid() {
+        let d = demo_district(&demo_spec(1, false, day())).expect("generate");
+        let accounts = demo_accounts(&d.grids);
+        let g = &d.grids[0];
+        let got: Vec<(Role, Scope)> = accounts.iter().map(|a| (a.role, a.scope.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                (Role::Worker, Scope::Grid(g.id.clone())),
+                (Role::Officer, Scope::Community(g.community.clone())),
+                (Role::Supervisor, Scope::Street(g.street.clone())),
+                (Role::Admin, Scope::District),
+            ]
+        );
+        assert!(demo_accounts(&[]).is_empty());
     }
 }

@@ -10,7 +10,8 @@
 //! - [`config`]: server configuration and its shipped defaults.
 //! - [`import`]: the address-base importer (CSV, GeoJSON); [`demo`]: the demo district and accounts.
 //! - [`bench`]: entry points for the benchmark binary; [`cli`]: the command line.
-//! - [`fixtures`]: deterministic sample district and records for tests, benches and the demo.
+//! - [`fixtures`]: an even sample district from the synthetic generator, and well-formed records
+//!   about its buildings, for tests and benches.
 
 pub mod auth;
 pub mod bench;

@@ -11,7 +11,7 @@ use gridwalk_core::protocol::{
 };
 use gridwalk_core::{Catalog, GridId, RecordId, WorkerId};
 use gridwalk_server::db::{Database, DbError, NewSession, NewUser, PullParams, PushCtx, PushError};
-use gridwalk_server::fixtures::{self, DistrictShape, code, community_id, grid_id};
+use gridwalk_server::fixtures::{self, DistrictShape, absent_code, code, community_id, grid_id};
 use gridwalk_server::sync::plan::SequenceError;
 use gridwalk_server::sync::validate::{RecordLimits, check_record};
 
@@ -53,8 +53,9 @@ conformance!(
     racing_corrections_have_exactly_one_winner,
 );
 
-const W1: &str = "w-S01C01G001";
-const W2: &str = "w-S01C01G002";
+/// The workers of grids 1 and 2 of community 1 of street 1 (the generator names them).
+const W1: &str = "w-G0001";
+const W2: &str = "w-G0002";
 
 fn g1() -> GridId {
     grid_id(1, 1, 1)
@@ -90,9 +91,13 @@ async fn push<D: Database>(
     db.push(ctx.clone(), records, checks).await
 }
 
-/// Migrates and loads the small sample district (144 buildings, 12 per grid; grid S01C01G001
-/// holds buildings 1–12, S01C01G002 holds 13–24, community S01C01 holds 1–36).
+/// Migrates and loads the small sample district (144 buildings, 12 per grid; grid 1 of community 1
+/// of street 1 holds buildings 1–12, grid 2 holds 13–24, community 1 of street 1 holds 1–36).
 async fn setup<D: Database>(db: &D) {
+    assert_eq!(
+        (fixtures::worker(1, 1, 1), fixtures::worker(1, 1, 2)),
+        (W1.into(), W2.into())
+    );
     db.migrate().await.expect("migrate");
     let (grids, buildings) = fixtures::district(DistrictShape::SMALL);
     db.upsert_grids(grids).await.expect("grids");
@@ -380,9 +385,9 @@ async fn rejected_records_do_not_block_the_rest<D: Database>(db: D) {
     bad_item.results[0].item = "sl_teleporter".into();
     let records = vec![
         SyncRecord::Inspection(fixtures::inspection(&code(1), W1, Vec::new())),
-        // Building 13 exists but lies in another grid; building 999 does not exist at all.
+        // Building 13 exists but lies in another grid; the absent code names no building at all.
         SyncRecord::Inspection(fixtures::inspection(&code(13), W1, Vec::new())),
-        SyncRecord::Inspection(fixtures::inspection(&code(999), W1, Vec::new())),
+        SyncRecord::Inspection(fixtures::inspection(&absent_code(1), W1, Vec::new())),
         SyncRecord::Inspection(bad_coords),
         SyncRecord::Inspection(bad_item),
         SyncRecord::Event(fixtures::hazard(&code(4), W1)),
@@ -409,7 +414,7 @@ async fn rejected_records_do_not_block_the_rest<D: Database>(db: D) {
     // Existing and non-existing buildings outside the scope are indistinguishable.
     assert_eq!(
         codes[0].1.replace(code(13).as_str(), "X"),
-        codes[1].1.replace(code(999).as_str(), "X")
+        codes[1].1.replace(absent_code(1).as_str(), "X")
     );
     assert_eq!(codes[2].0, RejectCode::BadCoordinates);
     assert!(codes[2].1.contains("latitude"), "{}", codes[2].1);
@@ -495,6 +500,7 @@ async fn pull_pages_through_a_scope_in_server_order<D: Database>(db: D) {
     assert_eq!(building_codes(&district).len(), 144);
 
     // A correction moves the building to the end of the log; only it comes next.
+    let seen = fixtures::building(4).floors;
     let r = push(
         &db,
         &worker_ctx("phone-1"),
@@ -503,8 +509,8 @@ async fn pull_pages_through_a_scope_in_server_order<D: Database>(db: D) {
             vec![SyncRecord::BuildingCorrection(fixtures::floors_correction(
                 &code(4),
                 W1,
-                10,
-                11,
+                seen,
+                seen + 1,
             ))],
         ),
     )
@@ -516,7 +522,7 @@ async fn pull_pages_through_a_scope_in_server_order<D: Database>(db: D) {
     let Change::Building { building } = &next[0] else {
         unreachable!()
     };
-    assert_eq!(building.floors, 11);
+    assert_eq!(building.floors, seen + 1);
 }
 
 async fn reassignment_and_removal_leave_tombstones<D: Database>(db: D) {
@@ -604,9 +610,17 @@ async fn import_keeps_archive_fields_and_dry_run_writes_nothing<D: Database>(db:
 
     let mut changed = buildings[0].clone();
     changed.address = "New address 1".into();
-    changed.stars = Some(gridwalk_core::Stars::new(5).expect("stars"));
+    // Stars the archive does not have: an import must not set them.
+    let five = gridwalk_core::Stars::new(5).expect("stars");
+    let one = gridwalk_core::Stars::new(1).expect("stars");
+    let not_archived = Some(if buildings[0].stars == Some(five) {
+        one
+    } else {
+        five
+    });
+    changed.stars = not_archived;
     let mut new = buildings[1].clone();
-    new.code = code(500);
+    new.code = absent_code(1);
     let dry = db
         .import_buildings(vec![changed.clone(), new.clone()], true)
         .await
@@ -633,16 +647,22 @@ async fn import_keeps_archive_fields_and_dry_run_writes_nothing<D: Database>(db:
         .expect("b")
         .building;
     assert_eq!(stored.address, "New address 1");
-    assert_eq!(stored.stars, None, "the address base does not set stars");
+    assert_eq!(
+        stored.stars, buildings[0].stars,
+        "the address base does not set stars; the archive keeps its own"
+    );
+    assert_ne!(stored.stars, not_archived);
 }
 
 async fn concurrent_corrections_keep_the_loser_as_conflict<D: Database>(db: D) {
     setup(&db).await;
-    let b = code(2); // fixtures: floors = 6 + 2 % 5 = 8
-    let a = SyncRecord::BuildingCorrection(fixtures::floors_correction(&b, W1, 8, 9));
-    let later = fixtures::floors_correction(&b, W1, 8, 10);
+    let b = code(2);
+    let seen = fixtures::building(2).floors;
+    let (won, lost) = (seen + 1, seen + 2);
+    let a = SyncRecord::BuildingCorrection(fixtures::floors_correction(&b, W1, seen, won));
+    let later = fixtures::floors_correction(&b, W1, seen, lost);
     let later_id = later.id;
-    let same = SyncRecord::BuildingCorrection(fixtures::floors_correction(&b, W1, 8, 9));
+    let same = SyncRecord::BuildingCorrection(fixtures::floors_correction(&b, W1, seen, won));
     let ra = push(&db, &worker_ctx("phone-a"), fixtures::batch(1, vec![a]))
         .await
         .expect("a");
@@ -670,7 +690,7 @@ async fn concurrent_corrections_keep_the_loser_as_conflict<D: Database>(db: D) {
             .expect("b")
             .building
             .floors,
-        9
+        won
     );
 
     let conflicts = db.conflicts(&Scope::Grid(g1())).await.expect("conflicts");
@@ -680,7 +700,7 @@ async fn concurrent_corrections_keep_the_loser_as_conflict<D: Database>(db: D) {
     assert_eq!(k.building, b);
     assert_eq!(
         (k.seen.clone(), k.proposed.clone(), k.current.clone()),
-        (8.into(), 10.into(), 9.into())
+        (seen.into(), lost.into(), won.into())
     );
     assert_eq!(k.device, device("phone-b"));
     assert_eq!(k.worker, WorkerId(W1.into()));

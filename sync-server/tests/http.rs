@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::server::{ADMIN, OFFICER, SUPERVISOR, TestServer, W1, W2, expect_error, statuses};
 use gridwalk_core::protocol::{DeviceId, PushRecord, SyncRecord};
 use gridwalk_server::db::{AnyDb, Database};
-use gridwalk_server::fixtures::{self, code, grid_id};
+use gridwalk_server::fixtures::{self, absent_code, code, grid_id};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -69,7 +69,7 @@ async fn login_expiry_and_revocation(db: AnyDb, dir: TempDir) {
     assert_eq!(me.0, StatusCode::OK);
     assert_eq!(
         me.1,
-        json!({"username": W1, "role": "worker", "scope": {"level": "grid", "id": "S01C01G001"}})
+        json!({"username": W1, "role": "worker", "scope": {"level": "grid", "id": grid_id(1, 1, 1).as_str()}})
     );
 
     // Wrong password and unknown user: the same answer.
@@ -277,7 +277,9 @@ async fn scope_denials_leak_nothing(db: AnyDb, dir: TempDir) {
 
     // Another grid's building and a building that does not exist: the same 403.
     let other = s.get(&format!("/v1/buildings/{}", code(13)), &w1).await;
-    let missing = s.get(&format!("/v1/buildings/{}", code(99_999)), &w1).await;
+    let missing = s
+        .get(&format!("/v1/buildings/{}", absent_code(1)), &w1)
+        .await;
     expect_error(&other, StatusCode::FORBIDDEN, "out_of_scope");
     expect_error(&missing, StatusCode::FORBIDDEN, "out_of_scope");
     assert_eq!(
@@ -288,7 +290,7 @@ async fn scope_denials_leak_nothing(db: AnyDb, dir: TempDir) {
         missing.1["message"]
             .as_str()
             .expect("m")
-            .replace(code(99_999).as_str(), "X")
+            .replace(absent_code(1).as_str(), "X")
     );
     expect_error(
         &s.get("/v1/buildings/12345", &w1).await,
@@ -324,7 +326,7 @@ async fn scope_denials_leak_nothing(db: AnyDb, dir: TempDir) {
     // The district admin is told plainly what does not exist.
     let admin = s.login(ADMIN, "desk-2").await;
     expect_error(
-        &s.get(&format!("/v1/buildings/{}", code(99_999)), &admin)
+        &s.get(&format!("/v1/buildings/{}", absent_code(1)), &admin)
             .await,
         StatusCode::NOT_FOUND,
         "not_found",
@@ -660,11 +662,13 @@ fn walk(dir: std::path::PathBuf) -> Vec<String> {
 
 async fn concurrent_corrections_are_recorded_as_conflicts(db: AnyDb, dir: TempDir) {
     let s = TestServer::start(db, dir, |_| {}).await;
-    // One worker, two phones, both offline, both saw 8 floors.
+    // One worker, two phones, both offline, both saw the same floor count.
+    let seen = fixtures::building(2).floors;
+    let (won, lost) = (seen + 1, seen + 2);
     let a = s.login(W1, "phone-a").await;
     let b = s.login(W1, "phone-b").await;
-    let ca = SyncRecord::BuildingCorrection(fixtures::floors_correction(&code(2), W1, 8, 9));
-    let cb = fixtures::floors_correction(&code(2), W1, 8, 10);
+    let ca = SyncRecord::BuildingCorrection(fixtures::floors_correction(&code(2), W1, seen, won));
+    let cb = fixtures::floors_correction(&code(2), W1, seen, lost);
     let cb_id = cb.id;
     assert_eq!(
         statuses(&s.push(&a, "phone-a", fixtures::batch(1, vec![ca])).await.1),
@@ -680,7 +684,7 @@ async fn concurrent_corrections_are_recorded_as_conflicts(db: AnyDb, dir: TempDi
     assert_eq!(statuses(&rb.1), ["conflict"]);
     assert_eq!(
         s.get(&format!("/v1/buildings/{}", code(2)), &a).await.1["floors"],
-        9
+        won
     );
 
     let sup = s.login(SUPERVISOR, "desk-1").await;
@@ -697,7 +701,7 @@ async fn concurrent_corrections_are_recorded_as_conflicts(db: AnyDb, dir: TempDi
             k["proposed"].clone(),
             k["current"].clone()
         ),
-        (json!("floors"), json!(8), json!(10), json!(9))
+        (json!("floors"), json!(seen), json!(lost), json!(won))
     );
     assert_eq!(k["device"], "phone-b");
     expect_error(

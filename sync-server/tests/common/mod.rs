@@ -83,9 +83,10 @@ pub mod server {
     use serde_json::Value;
     use tempfile::TempDir;
 
-    pub const W1: &str = "w-S01C01G001";
-    pub const W2: &str = "w-S01C01G002";
-    pub const OFFICER: &str = "officer-S01C01";
+    /// The workers of grids 1 and 2 of community 1 of street 1 (the generator names them).
+    pub const W1: &str = "w-G0001";
+    pub const W2: &str = "w-G0002";
+    pub const OFFICER: &str = "officer-C001";
     pub const SUPERVISOR: &str = "supervisor-S01";
     pub const ADMIN: &str = "admin";
     pub const PASSWORD: &str = "field-work-2025";
@@ -109,6 +110,10 @@ pub mod server {
 
     impl TestServer {
         pub async fn start(db: AnyDb, dir: TempDir, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+            assert_eq!(
+                (fixtures::worker(1, 1, 1), fixtures::worker(1, 1, 2)),
+                (W1.into(), W2.into())
+            );
             db.migrate().await.expect("migrate");
             let (grids, buildings) = fixtures::district(DistrictShape::SMALL);
             db.upsert_grids(grids).await.expect("grids");

@@ -14,6 +14,7 @@ mod district;
 mod figure;
 mod planning;
 mod png;
+mod server;
 mod stats;
 mod synth;
 
@@ -100,7 +101,14 @@ pub fn groups() -> Vec<Group> {
                     (quick: 10%)",
             run: planning::run,
         },
-        // Later groups: `server`, `sync`, `workflows`.
+        Group {
+            name: "server",
+            about: "the sync server on SQLite and PostgreSQL: push merge rate against a raw \
+                    batched insert of the same rows, address-base import of 175,700 buildings \
+                    (quick: fewer rows, 10%; PostgreSQL needs GRIDWALK_TEST_PG_URL)",
+            run: server::run,
+        },
+        // Later groups: `sync`, `workflows`.
     ]
 }
 
@@ -252,7 +260,7 @@ mod tests {
     #[test]
     fn the_registry_lists_only_groups_that_measure() {
         let names: Vec<_> = groups().iter().map(|g| g.name).collect();
-        assert_eq!(names, vec!["synth", "archive", "planning"]);
+        assert_eq!(names, vec!["synth", "archive", "planning", "server"]);
     }
 
     #[test]
