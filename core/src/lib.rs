@@ -8,6 +8,7 @@
 //! - [`rating`], [`planning`], [`supervision`], [`assessment`]: star rules, patrol planning, proof of
 //!   presence and worker assessment — pure functions over the records (see `docs/planning.md`).
 //! - [`store`]: the on-device archive (SQLite): buildings, grids, field records, photos, sync outbox.
+//! - [`protocol`]: the sync wire types shared by the phone and the sync server.
 //!
 //! Nothing here depends on uniffi or an HTTP stack; the FFI crate and the server build on top.
 
@@ -23,6 +24,7 @@ pub mod supervision;
 pub mod synth;
 #[cfg(test)]
 mod testkit;
+pub mod protocol;
 
 pub use catalog::{Catalog, CatalogError};
 pub use domain::*;

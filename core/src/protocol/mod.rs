@@ -1,0 +1,28 @@
+//! The sync protocol: every type that crosses the wire between a phone and the sync server, defined
+//! once and used by both sides.
+//!
+//! Plain serde types, no HTTP or async dependencies. Request types (what a client sends) refuse
+//! unknown fields so a typo is an error, not silently dropped data; response types accept unknown
+//! fields so an older client keeps working against a newer server that adds one.
+
+mod auth;
+mod correction;
+mod error;
+mod photos;
+mod pull;
+mod push;
+
+pub use auth::{DeviceId, DeviceIdError, LoginRequest, LoginResponse, Role, Scope, UserInfo};
+pub use correction::{BuildingCorrection, BuildingField, FieldChange};
+pub use error::{ApiError, ErrorCode};
+pub use photos::PhotoStatus;
+pub use pull::{
+    Change, ConflictView, Cursor, PullQuery, PullResponse, ReviewDecision, ReviewOutcome,
+    TombstoneReason,
+};
+pub use push::{
+    PushRecord, PushRequest, PushResponse, RecordOutcome, RecordResult, RejectCode, SyncRecord,
+};
+
+/// Version of this protocol; part of every URL (`/v1/…`).
+pub const PROTOCOL_VERSION: u32 = 1;

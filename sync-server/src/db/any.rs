@@ -1,0 +1,129 @@
+//! The engine chosen at run time by URL.
+
+use chrono::{DateTime, Utc};
+use gridwalk_core::protocol::{
+    ConflictView, DeviceId, PushRecord, PushResponse, ReviewOutcome, Scope,
+};
+use gridwalk_core::{Building, BuildingCode, Grid, Sha256Hex};
+
+use super::{
+    Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PgDb, PullPage, PullParams,
+    PushCtx, PushError, SessionRow, SqliteDb, StoredBuilding, UserRow,
+};
+use crate::sync::validate::Rejection;
+
+#[derive(Debug, Clone)]
+pub enum AnyDb {
+    Sqlite(SqliteDb),
+    Postgres(PgDb),
+}
+
+macro_rules! on_engine {
+    ($self:ident, $db:ident => $e:expr) => {
+        match $self {
+            AnyDb::Sqlite($db) => $e,
+            AnyDb::Postgres($db) => $e,
+        }
+    };
+}
+
+impl Database for AnyDb {
+    fn engine(&self) -> &'static str {
+        on_engine!(self, d => d.engine())
+    }
+    async fn migrate(&self) -> Result<Vec<u32>, DbError> {
+        on_engine!(self, d => d.migrate().await)
+    }
+    async fn check_schema(&self) -> Result<(), DbError> {
+        on_engine!(self, d => d.check_schema().await)
+    }
+    async fn server_id(&self) -> Result<String, DbError> {
+        on_engine!(self, d => d.server_id().await)
+    }
+    async fn add_user(&self, user: NewUser) -> Result<(), DbError> {
+        on_engine!(self, d => d.add_user(user).await)
+    }
+    async fn user(&self, username: &str) -> Result<Option<UserRow>, DbError> {
+        on_engine!(self, d => d.user(username).await)
+    }
+    async fn create_session(&self, s: NewSession) -> Result<(), DbError> {
+        on_engine!(self, d => d.create_session(s).await)
+    }
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, DbError> {
+        on_engine!(self, d => d.session(token_hash).await)
+    }
+    async fn revoke_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<bool, DbError> {
+        on_engine!(self, d => d.revoke_session(token_hash, at).await)
+    }
+    async fn revoke_user_sessions(
+        &self,
+        username: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        on_engine!(self, d => d.revoke_user_sessions(username, at).await)
+    }
+    async fn device_last_seq(&self, device: &DeviceId) -> Result<u64, DbError> {
+        on_engine!(self, d => d.device_last_seq(device).await)
+    }
+    async fn upsert_grids(&self, grids: Vec<Grid>) -> Result<u64, DbError> {
+        on_engine!(self, d => d.upsert_grids(grids).await)
+    }
+    async fn import_buildings(
+        &self,
+        buildings: Vec<Building>,
+        dry_run: bool,
+    ) -> Result<ImportSummary, DbError> {
+        on_engine!(self, d => d.import_buildings(buildings, dry_run).await)
+    }
+    async fn remove_building(&self, code: &BuildingCode) -> Result<bool, DbError> {
+        on_engine!(self, d => d.remove_building(code).await)
+    }
+    async fn building(&self, code: &BuildingCode) -> Result<Option<StoredBuilding>, DbError> {
+        on_engine!(self, d => d.building(code).await)
+    }
+    async fn count_buildings(&self) -> Result<u64, DbError> {
+        on_engine!(self, d => d.count_buildings().await)
+    }
+    async fn push(
+        &self,
+        ctx: PushCtx,
+        records: Vec<PushRecord>,
+        checks: Vec<Option<Rejection>>,
+    ) -> Result<PushResponse, PushError> {
+        on_engine!(self, d => d.push(ctx, records, checks).await)
+    }
+    async fn pull(&self, p: PullParams) -> Result<PullPage, DbError> {
+        on_engine!(self, d => d.pull(p).await)
+    }
+    async fn add_review(&self, outcome: ReviewOutcome) -> Result<Option<u64>, DbError> {
+        on_engine!(self, d => d.add_review(outcome).await)
+    }
+    async fn conflicts(&self, scope: &Scope) -> Result<Vec<ConflictView>, DbError> {
+        on_engine!(self, d => d.conflicts(scope).await)
+    }
+    async fn device_record_counts(&self, device: &DeviceId) -> Result<(u64, u64), DbError> {
+        on_engine!(self, d => d.device_record_counts(device).await)
+    }
+    async fn photo_declared_size(
+        &self,
+        sha: &Sha256Hex,
+        username: &str,
+    ) -> Result<Option<u64>, DbError> {
+        on_engine!(self, d => d.photo_declared_size(sha, username).await)
+    }
+    async fn photo_visible(&self, sha: &Sha256Hex, scope: &Scope) -> Result<bool, DbError> {
+        on_engine!(self, d => d.photo_visible(sha, scope).await)
+    }
+    async fn photo_stored(&self, sha: &Sha256Hex) -> Result<bool, DbError> {
+        on_engine!(self, d => d.photo_stored(sha).await)
+    }
+    async fn mark_photo_stored(&self, sha: &Sha256Hex, size_bytes: u64) -> Result<(), DbError> {
+        on_engine!(self, d => d.mark_photo_stored(sha, size_bytes).await)
+    }
+    async fn missing_photos(&self, device: &DeviceId) -> Result<Vec<Sha256Hex>, DbError> {
+        on_engine!(self, d => d.missing_photos(device).await)
+    }
+    async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {
+        on_engine!(self, d => d.bench_raw_insert(rows).await)
+    }
+}

@@ -1,0 +1,229 @@
+//! The production engine: PostgreSQL through tokio-postgres and a deadpool connection pool.
+//!
+//! Batches are written with `UNNEST` array parameters (one statement per table per batch). The
+//! global change counter is a row in `sync_state` updated inside each write transaction: the row
+//! lock serializes the writers that take numbers, so numbers become visible in commit order and a
+//! pull never sees number `n + 1` before `n`. Pulls run in one read-only REPEATABLE READ
+//! transaction so all their streams see the same snapshot.
+
+mod accounts;
+mod archive;
+mod photos;
+mod pull;
+mod push;
+mod schema;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use gridwalk_core::protocol::{
+    ConflictView, DeviceId, PushRecord, PushResponse, ReviewOutcome, Scope,
+};
+use gridwalk_core::{Building, BuildingCode, Grid, Sha256Hex};
+use tokio_postgres::NoTls;
+
+use super::codec::seq_u;
+use super::{
+    Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PullPage, PullParams,
+    PushCtx, PushError, SessionRow, StoredBuilding, UserRow,
+};
+use crate::sync::validate::Rejection;
+
+const POOL_SIZE: usize = 16;
+
+#[derive(Clone)]
+pub struct PgDb {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgDb").finish_non_exhaustive()
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        DbError::Pool(e.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for PushError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        PushError::Db(e.into())
+    }
+}
+
+impl PgDb {
+    /// Connects (TLS is not used: the server and its database share a host or a private network).
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        let cfg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|_| DbError::BadUrl(super::redact_url(url)))?;
+        let mgr = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| DbError::Pool(e.to_string()))?;
+        // Fail now, not on the first request, when the database is unreachable.
+        drop(pool.get().await?);
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, DbError> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+/// Takes `n` numbers from the global change sequence inside the caller's transaction; returns
+/// the first. The counter row stays locked until that transaction ends.
+pub(crate) async fn allocate_seqs(
+    tx: &deadpool_postgres::Transaction<'_>,
+    n: usize,
+) -> Result<u64, DbError> {
+    let n = i64::try_from(n).map_err(|_| DbError::Corrupt("sequence batch too large".into()))?;
+    let row = tx
+        .query_one(
+            "UPDATE sync_state SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq",
+            &[&n],
+        )
+        .await?;
+    let last: i64 = row.try_get(0)?;
+    Ok(seq_u(last - n + 1))
+}
+
+impl Database for PgDb {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<Vec<u32>, DbError> {
+        schema::migrate(&mut self.client().await?).await
+    }
+
+    async fn check_schema(&self) -> Result<(), DbError> {
+        schema::check(&self.client().await?).await
+    }
+
+    async fn server_id(&self) -> Result<String, DbError> {
+        let c = self.client().await?;
+        let row = c
+            .query_one("SELECT server_id FROM sync_state WHERE id = 1", &[])
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn add_user(&self, user: NewUser) -> Result<(), DbError> {
+        accounts::add_user(&self.client().await?, &user).await
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<UserRow>, DbError> {
+        accounts::user(&self.client().await?, username).await
+    }
+
+    async fn create_session(&self, s: NewSession) -> Result<(), DbError> {
+        accounts::create_session(&self.client().await?, &s).await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, DbError> {
+        accounts::session(&self.client().await?, token_hash).await
+    }
+
+    async fn revoke_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<bool, DbError> {
+        accounts::revoke_session(&self.client().await?, token_hash, at).await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        username: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        accounts::revoke_user_sessions(&self.client().await?, username, at).await
+    }
+
+    async fn device_last_seq(&self, device: &DeviceId) -> Result<u64, DbError> {
+        accounts::device_last_seq(&self.client().await?, device).await
+    }
+
+    async fn upsert_grids(&self, grids: Vec<Grid>) -> Result<u64, DbError> {
+        archive::upsert_grids(&mut self.client().await?, &grids).await
+    }
+
+    async fn import_buildings(
+        &self,
+        buildings: Vec<Building>,
+        dry_run: bool,
+    ) -> Result<ImportSummary, DbError> {
+        archive::import_buildings(&mut self.client().await?, buildings, dry_run).await
+    }
+
+    async fn remove_building(&self, code: &BuildingCode) -> Result<bool, DbError> {
+        archive::remove_building(&mut self.client().await?, code).await
+    }
+
+    async fn building(&self, code: &BuildingCode) -> Result<Option<StoredBuilding>, DbError> {
+        archive::building(&self.client().await?, code).await
+    }
+
+    async fn count_buildings(&self) -> Result<u64, DbError> {
+        archive::count_buildings(&self.client().await?).await
+    }
+
+    async fn push(
+        &self,
+        ctx: PushCtx,
+        records: Vec<PushRecord>,
+        checks: Vec<Option<Rejection>>,
+    ) -> Result<PushResponse, PushError> {
+        push::push(&mut self.client().await?, &ctx, &records, &checks).await
+    }
+
+    async fn pull(&self, p: PullParams) -> Result<PullPage, DbError> {
+        pull::pull(&mut self.client().await?, &p).await
+    }
+
+    async fn add_review(&self, outcome: ReviewOutcome) -> Result<Option<u64>, DbError> {
+        pull::add_review(&mut self.client().await?, &outcome).await
+    }
+
+    async fn conflicts(&self, scope: &Scope) -> Result<Vec<ConflictView>, DbError> {
+        pull::conflicts(&self.client().await?, scope).await
+    }
+
+    async fn device_record_counts(&self, device: &DeviceId) -> Result<(u64, u64), DbError> {
+        push::device_record_counts(&self.client().await?, device).await
+    }
+
+    async fn photo_declared_size(
+        &self,
+        sha: &Sha256Hex,
+        username: &str,
+    ) -> Result<Option<u64>, DbError> {
+        photos::declared_size(&self.client().await?, sha, username).await
+    }
+
+    async fn photo_visible(&self, sha: &Sha256Hex, scope: &Scope) -> Result<bool, DbError> {
+        photos::visible(&self.client().await?, sha, scope).await
+    }
+
+    async fn photo_stored(&self, sha: &Sha256Hex) -> Result<bool, DbError> {
+        photos::stored(&self.client().await?, sha).await
+    }
+
+    async fn mark_photo_stored(&self, sha: &Sha256Hex, size_bytes: u64) -> Result<(), DbError> {
+        photos::mark_stored(&self.client().await?, sha, size_bytes).await
+    }
+
+    async fn missing_photos(&self, device: &DeviceId) -> Result<Vec<Sha256Hex>, DbError> {
+        photos::missing_for_device(&self.client().await?, device).await
+    }
+
+    async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {
+        push::raw_insert(&mut self.client().await?, &rows).await
+    }
+}

@@ -1,0 +1,250 @@
+use deadpool_postgres::{Client, Transaction};
+use gridwalk_core::protocol::{DeviceId, PushRecord, PushResponse, RejectCode};
+use gridwalk_core::{Building, RecordId, Sha256Hex};
+
+use super::allocate_seqs;
+use super::archive::{load_buildings, write_buildings};
+use crate::db::codec::{parse_device, parse_record_id, seq_i, seq_u};
+use crate::db::{DbError, NewRecord, PushCtx, PushError};
+use crate::sync::plan::{Snapshot, check_batch_order, plan_push};
+use crate::sync::validate::Rejection;
+
+pub async fn push(
+    c: &mut Client,
+    ctx: &PushCtx,
+    records: &[PushRecord],
+    checks: &[Option<Rejection>],
+) -> Result<PushResponse, PushError> {
+    check_batch_order(records)?;
+    let tx = c.transaction().await?;
+    let snap = snapshot(&tx, ctx, records).await?;
+    let before = snap.device_last_seq;
+    let plan = plan_push(ctx, records, checks, snap)?;
+
+    let n = plan.records.len() + plan.building_updates.len();
+    if n > 0 {
+        let first = allocate_seqs(&tx, n).await?;
+        insert_records(&tx, &plan.records, first, ctx.now).await?;
+        let updates: Vec<&Building> = plan.building_updates.iter().collect();
+        write_buildings(&tx, &updates, first + plan.records.len() as u64).await?;
+    }
+    if !plan.rejections.is_empty() {
+        let ids: Vec<String> = plan.rejections.iter().map(|r| r.id.to_string()).collect();
+        let seqs: Vec<i64> = plan
+            .rejections
+            .iter()
+            .map(|r| seq_i(r.device_seq))
+            .collect();
+        let codes: Vec<&str> = plan.rejections.iter().map(|r| r.code.as_str()).collect();
+        let messages: Vec<&str> = plan.rejections.iter().map(|r| r.message.as_str()).collect();
+        tx.execute(
+            "INSERT INTO rejections (device_id, record_id, device_seq, code, message, received_at)
+             SELECT $1, r, s, c, m, $6
+             FROM UNNEST($2::text[], $3::int8[], $4::text[], $5::text[]) AS t (r, s, c, m)",
+            &[
+                &ctx.device.as_str(),
+                &ids,
+                &seqs,
+                &codes,
+                &messages,
+                &ctx.now,
+            ],
+        )
+        .await?;
+    }
+    for k in &plan.conflicts {
+        tx.execute(
+            "INSERT INTO conflicts (record_id, building_code, field, seen, proposed, current,
+                 created_at)
+             VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6::text::jsonb, $7)",
+            &[
+                &k.record.to_string(),
+                &k.building.as_str(),
+                &k.field.as_str(),
+                &k.seen.to_string(),
+                &k.proposed.to_string(),
+                &k.current.to_string(),
+                &ctx.now,
+            ],
+        )
+        .await?;
+    }
+    if plan.device_last_seq != before {
+        tx.execute(
+            "UPDATE devices SET last_seq = $2, username = $3, updated_at = $4
+             WHERE device_id = $1",
+            &[
+                &ctx.device.as_str(),
+                &seq_i(plan.device_last_seq),
+                &ctx.username,
+                &ctx.now,
+            ],
+        )
+        .await?;
+    }
+    let missing = missing_for_records(&tx, &plan.stored_ids).await?;
+    tx.commit().await?;
+    Ok(PushResponse {
+        results: plan.results,
+        missing_photos: missing,
+        device_last_seq: plan.device_last_seq,
+    })
+}
+
+async fn snapshot(
+    tx: &Transaction<'_>,
+    ctx: &PushCtx,
+    records: &[PushRecord],
+) -> Result<Snapshot, DbError> {
+    // The device row is the per-device lock: concurrent pushes from one device run one at a time.
+    tx.execute(
+        "INSERT INTO devices (device_id, last_seq, username, updated_at) VALUES ($1, 0, $2, $3)
+         ON CONFLICT (device_id) DO NOTHING",
+        &[&ctx.device.as_str(), &ctx.username, &ctx.now],
+    )
+    .await?;
+    let last: i64 = tx
+        .query_one(
+            "SELECT last_seq FROM devices WHERE device_id = $1 FOR UPDATE",
+            &[&ctx.device.as_str()],
+        )
+        .await?
+        .try_get(0)?;
+    let mut snap = Snapshot {
+        device_last_seq: seq_u(last),
+        ..Snapshot::default()
+    };
+    let ids: Vec<String> = records.iter().map(|r| r.record.id().to_string()).collect();
+    for r in tx
+        .query(
+            "SELECT record_id, device_id FROM records WHERE record_id = ANY($1)",
+            &[&ids],
+        )
+        .await?
+    {
+        let id: String = r.try_get(0)?;
+        let dev: String = r.try_get(1)?;
+        snap.accepted
+            .insert(parse_record_id(&id)?, parse_device(&dev)?);
+    }
+    for r in tx
+        .query(
+            "SELECT record_id, code, message FROM rejections
+             WHERE device_id = $1 AND record_id = ANY($2)",
+            &[&ctx.device.as_str(), &ids],
+        )
+        .await?
+    {
+        let id: String = r.try_get(0)?;
+        let code: String = r.try_get(1)?;
+        snap.rejected.insert(
+            parse_record_id(&id)?,
+            Rejection::new(RejectCode::parse(&code), r.try_get::<_, String>(2)?),
+        );
+    }
+    let mut codes: Vec<&str> = records
+        .iter()
+        .map(|r| r.record.building().as_str())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    snap.buildings = load_buildings(tx, &codes).await?;
+    Ok(snap)
+}
+
+/// Inserts accepted records and their photo references; record `i` gets server sequence
+/// `first + i`.
+async fn insert_records(
+    tx: &Transaction<'_>,
+    rows: &[NewRecord],
+    first: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+    let devices: Vec<&str> = rows.iter().map(|r| r.device.as_str()).collect();
+    let dseqs: Vec<i64> = rows.iter().map(|r| seq_i(r.device_seq)).collect();
+    let users: Vec<&str> = rows.iter().map(|r| r.username.as_str()).collect();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.kind).collect();
+    let codes: Vec<&str> = rows.iter().map(|r| r.building.as_str()).collect();
+    let payloads: Vec<&str> = rows.iter().map(|r| r.payload.as_str()).collect();
+    let conflicts: Vec<bool> = rows.iter().map(|r| r.conflict).collect();
+    let sseqs: Vec<i64> = (0..rows.len()).map(|i| seq_i(first + i as u64)).collect();
+    tx.execute(
+        "INSERT INTO records (record_id, device_id, device_seq, username, kind, building_code,
+             payload, conflict, server_seq, received_at)
+         SELECT r, d, ds, u, k, b, p::jsonb, c, ss, $10
+         FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[],
+             $7::text[], $8::bool[], $9::int8[]) AS t (r, d, ds, u, k, b, p, c, ss)",
+        &[
+            &ids, &devices, &dseqs, &users, &kinds, &codes, &payloads, &conflicts, &sseqs, &now,
+        ],
+    )
+    .await?;
+    let mut p_ids = Vec::new();
+    let mut p_shas = Vec::new();
+    let mut p_sizes = Vec::new();
+    for (r, id) in rows.iter().zip(&ids) {
+        for p in &r.photos {
+            p_ids.push(id.as_str());
+            p_shas.push(p.sha256.as_str());
+            p_sizes.push(seq_i(p.size_bytes));
+        }
+    }
+    if !p_ids.is_empty() {
+        tx.execute(
+            "INSERT INTO record_photos (record_id, sha256, size_bytes)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[])
+             ON CONFLICT DO NOTHING",
+            &[&p_ids, &p_shas, &p_sizes],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn missing_for_records(
+    tx: &Transaction<'_>,
+    ids: &[RecordId],
+) -> Result<Vec<Sha256Hex>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let rows = tx
+        .query(
+            "SELECT DISTINCT rp.sha256 FROM record_photos rp
+             LEFT JOIN photos p ON p.sha256 = rp.sha256
+             WHERE rp.record_id = ANY($1) AND p.sha256 IS NULL
+             ORDER BY rp.sha256",
+            &[&ids],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let s: String = r.try_get(0)?;
+            Sha256Hex::parse(&s).map_err(|e| DbError::Corrupt(e.to_string()))
+        })
+        .collect()
+}
+
+pub async fn device_record_counts(c: &Client, device: &DeviceId) -> Result<(u64, u64), DbError> {
+    let r = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM records WHERE device_id = $1),
+                    (SELECT count(*) FROM rejections WHERE device_id = $1)",
+            &[&device.as_str()],
+        )
+        .await?;
+    Ok((seq_u(r.try_get(0)?), seq_u(r.try_get(1)?)))
+}
+
+pub async fn raw_insert(c: &mut Client, rows: &[NewRecord]) -> Result<u64, DbError> {
+    let tx = c.transaction().await?;
+    let first = allocate_seqs(&tx, rows.len()).await?;
+    insert_records(&tx, rows, first, chrono::Utc::now()).await?;
+    tx.commit().await?;
+    Ok(rows.len() as u64)
+}

@@ -1,0 +1,214 @@
+use std::collections::BTreeSet;
+
+use gridwalk_core::protocol::{DeviceId, PushRecord, PushResponse, RejectCode};
+use gridwalk_core::{RecordId, Sha256Hex};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::archive::{load_building, write_building};
+use super::{allocate_seqs, ms};
+use crate::db::codec::{parse_device, seq_i, seq_u};
+use crate::db::{DbError, NewRecord, PushCtx, PushError};
+use crate::sync::plan::{Snapshot, check_batch_order, plan_push};
+use crate::sync::validate::Rejection;
+
+pub fn push(
+    c: &mut Connection,
+    ctx: &PushCtx,
+    records: &[PushRecord],
+    checks: &[Option<Rejection>],
+) -> Result<PushResponse, PushError> {
+    check_batch_order(records)?;
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let snap = snapshot(&tx, ctx, records)?;
+    let before = snap.device_last_seq;
+    let plan = plan_push(ctx, records, checks, snap)?;
+
+    let now = ms(ctx.now);
+    let n = plan.records.len() + plan.building_updates.len();
+    if n > 0 {
+        let first = allocate_seqs(&tx, n)?;
+        insert_records(&tx, &plan.records, first, now)?;
+        let after_records = first + plan.records.len() as u64;
+        for (i, b) in plan.building_updates.iter().enumerate() {
+            write_building(&tx, b, false, after_records + i as u64)?;
+        }
+    }
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO rejections (device_id, record_id, device_seq, code, message, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for r in &plan.rejections {
+            st.execute(params![
+                ctx.device.as_str(),
+                r.id.to_string(),
+                seq_i(r.device_seq),
+                r.code.as_str(),
+                r.message,
+                now
+            ])?;
+        }
+        let mut st = tx.prepare_cached(
+            "INSERT INTO conflicts (record_id, building_code, field, seen, proposed, current,
+                 created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for k in &plan.conflicts {
+            st.execute(params![
+                k.record.to_string(),
+                k.building.as_str(),
+                k.field.as_str(),
+                k.seen.to_string(),
+                k.proposed.to_string(),
+                k.current.to_string(),
+                now
+            ])?;
+        }
+    }
+    if plan.device_last_seq != before {
+        tx.execute(
+            "INSERT INTO devices (device_id, last_seq, username, updated_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq,
+                 username = excluded.username, updated_at = excluded.updated_at",
+            params![
+                ctx.device.as_str(),
+                seq_i(plan.device_last_seq),
+                ctx.username,
+                now
+            ],
+        )?;
+    }
+    let missing = missing_for_records(&tx, &plan.stored_ids)?;
+    tx.commit()?;
+    Ok(PushResponse {
+        results: plan.results,
+        missing_photos: missing,
+        device_last_seq: plan.device_last_seq,
+    })
+}
+
+fn snapshot(
+    tx: &Transaction<'_>,
+    ctx: &PushCtx,
+    records: &[PushRecord],
+) -> Result<Snapshot, DbError> {
+    let mut snap = Snapshot {
+        device_last_seq: tx
+            .query_row(
+                "SELECT last_seq FROM devices WHERE device_id = ?1",
+                [ctx.device.as_str()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map_or(0, seq_u),
+        ..Snapshot::default()
+    };
+    let mut accepted = tx.prepare_cached("SELECT device_id FROM records WHERE record_id = ?1")?;
+    let mut rejected = tx.prepare_cached(
+        "SELECT code, message FROM rejections WHERE device_id = ?1 AND record_id = ?2",
+    )?;
+    for pr in records {
+        let id = pr.record.id();
+        let key = id.to_string();
+        if let Some(dev) = accepted
+            .query_row([&key], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            snap.accepted.insert(id, parse_device(&dev)?);
+        }
+        if let Some((code, message)) = rejected
+            .query_row(params![ctx.device.as_str(), key], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()?
+        {
+            snap.rejected
+                .insert(id, Rejection::new(RejectCode::parse(&code), message));
+        }
+        let code = pr.record.building();
+        if !snap.buildings.contains_key(code)
+            && let Some(sb) = load_building(tx, code)?
+        {
+            snap.buildings.insert(code.clone(), sb);
+        }
+    }
+    Ok(snap)
+}
+
+/// Inserts accepted records and their photo references; record `i` gets server sequence
+/// `first + i`.
+fn insert_records(
+    tx: &Transaction<'_>,
+    rows: &[NewRecord],
+    first: u64,
+    now: i64,
+) -> Result<(), DbError> {
+    let mut rec = tx.prepare_cached(
+        "INSERT INTO records (record_id, device_id, device_seq, username, kind, building_code,
+             payload, conflict, server_seq, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    let mut photo = tx.prepare_cached(
+        "INSERT OR IGNORE INTO record_photos (record_id, sha256, size_bytes) VALUES (?1, ?2, ?3)",
+    )?;
+    for (i, r) in rows.iter().enumerate() {
+        let id = r.id.to_string();
+        rec.execute(params![
+            id,
+            r.device.as_str(),
+            seq_i(r.device_seq),
+            r.username,
+            r.kind,
+            r.building.as_str(),
+            r.payload,
+            r.conflict,
+            seq_i(first + i as u64),
+            now
+        ])?;
+        for p in &r.photos {
+            photo.execute(params![id, p.sha256.as_str(), seq_i(p.size_bytes)])?;
+        }
+    }
+    Ok(())
+}
+
+fn missing_for_records(tx: &Transaction<'_>, ids: &[RecordId]) -> Result<Vec<Sha256Hex>, DbError> {
+    let mut st = tx.prepare_cached(
+        "SELECT rp.sha256 FROM record_photos rp
+         LEFT JOIN photos p ON p.sha256 = rp.sha256
+         WHERE rp.record_id = ?1 AND p.sha256 IS NULL",
+    )?;
+    let mut out = BTreeSet::new();
+    for id in ids {
+        let rows = st.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
+        for sha in rows {
+            out.insert(sha?);
+        }
+    }
+    out.into_iter()
+        .map(|s| Sha256Hex::parse(&s).map_err(|e| DbError::Corrupt(e.to_string())))
+        .collect()
+}
+
+pub fn device_record_counts(c: &mut Connection, device: &DeviceId) -> Result<(u64, u64), DbError> {
+    let accepted: i64 = c.query_row(
+        "SELECT count(*) FROM records WHERE device_id = ?1",
+        [device.as_str()],
+        |r| r.get(0),
+    )?;
+    let rejected: i64 = c.query_row(
+        "SELECT count(*) FROM rejections WHERE device_id = ?1",
+        [device.as_str()],
+        |r| r.get(0),
+    )?;
+    Ok((seq_u(accepted), seq_u(rejected)))
+}
+
+pub fn raw_insert(c: &mut Connection, rows: &[NewRecord]) -> Result<u64, DbError> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let first = allocate_seqs(&tx, rows.len())?;
+    insert_records(&tx, rows, first, ms(chrono::Utc::now()))?;
+    tx.commit()?;
+    Ok(rows.len() as u64)
+}

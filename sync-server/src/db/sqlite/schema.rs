@@ -1,0 +1,215 @@
+//! SQLite migrations: numbered, each applied in its own transaction together with its row in
+//! `schema_migrations`.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use crate::db::DbError;
+
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+
+pub const LATEST: u32 = 1;
+
+const V1: &str = r#"
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_seq INTEGER NOT NULL,
+    server_id TEXT NOT NULL
+);
+INSERT INTO sync_state (id, last_seq, server_id) VALUES (1, 0, lower(hex(randomblob(16))));
+
+CREATE TABLE users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    scope_level TEXT NOT NULL,
+    scope_id TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users (username),
+    device_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX sessions_username ON sessions (username);
+
+CREATE TABLE devices (
+    device_id TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    username TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE grids (
+    id TEXT PRIMARY KEY,
+    community TEXT NOT NULL,
+    street TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+
+CREATE TABLE buildings (
+    code TEXT PRIMARY KEY,
+    grid TEXT NOT NULL,
+    community TEXT NOT NULL,
+    street TEXT NOT NULL,
+    removed INTEGER NOT NULL DEFAULT 0,
+    seq INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX buildings_seq ON buildings (seq);
+CREATE INDEX buildings_grid_seq ON buildings (grid, seq);
+CREATE INDEX buildings_community_seq ON buildings (community, seq);
+CREATE INDEX buildings_street_seq ON buildings (street, seq);
+
+CREATE TABLE building_exits (
+    seq INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    old_grid TEXT NOT NULL,
+    old_community TEXT NOT NULL,
+    old_street TEXT NOT NULL,
+    new_grid TEXT,
+    new_community TEXT,
+    new_street TEXT
+);
+CREATE INDEX building_exits_grid ON building_exits (old_grid, seq);
+CREATE INDEX building_exits_community ON building_exits (old_community, seq);
+CREATE INDEX building_exits_street ON building_exits (old_street, seq);
+
+CREATE TABLE records (
+    record_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    device_seq INTEGER NOT NULL,
+    username TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    building_code TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    conflict INTEGER NOT NULL,
+    server_seq INTEGER NOT NULL UNIQUE,
+    received_at INTEGER NOT NULL,
+    UNIQUE (device_id, device_seq)
+);
+CREATE INDEX records_building ON records (building_code);
+CREATE INDEX records_username ON records (username);
+
+CREATE TABLE record_photos (
+    record_id TEXT NOT NULL REFERENCES records (record_id),
+    sha256 TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    PRIMARY KEY (record_id, sha256)
+);
+CREATE INDEX record_photos_sha256 ON record_photos (sha256);
+
+CREATE TABLE photos (
+    sha256 TEXT PRIMARY KEY,
+    size_bytes INTEGER NOT NULL,
+    stored_at INTEGER NOT NULL
+);
+
+CREATE TABLE rejections (
+    device_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    device_seq INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, record_id)
+);
+
+CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL REFERENCES records (record_id),
+    building_code TEXT NOT NULL,
+    field TEXT NOT NULL,
+    seen TEXT NOT NULL,
+    proposed TEXT NOT NULL,
+    current TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    resolved_at INTEGER
+);
+CREATE INDEX conflicts_building ON conflicts (building_code);
+
+CREATE TABLE review_outcomes (
+    seq INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL REFERENCES records (record_id),
+    username TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    reviewed_at INTEGER NOT NULL
+);
+CREATE INDEX review_outcomes_username ON review_outcomes (username, seq);
+"#;
+
+fn current_version(c: &Connection) -> Result<u32, DbError> {
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            applied_at TEXT NOT NULL
+        );",
+    )?;
+    let v: Option<u32> = c
+        .query_row("SELECT max(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    Ok(v.unwrap_or(0))
+}
+
+pub fn migrate(c: &mut Connection) -> Result<Vec<u32>, DbError> {
+    let found = current_version(c)?;
+    if found > LATEST {
+        return Err(DbError::SchemaTooNew {
+            found,
+            known: LATEST,
+        });
+    }
+    let mut applied = Vec::new();
+    for &(version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql).map_err(|e| DbError::Migration {
+            version,
+            message: e.to_string(),
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, datetime('now'))",
+            [version],
+        )?;
+        tx.commit()?;
+        applied.push(version);
+    }
+    Ok(applied)
+}
+
+pub fn check(c: &mut Connection) -> Result<(), DbError> {
+    let has_table: bool = c.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    let found = if has_table {
+        c.query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?
+    } else {
+        0
+    };
+    match found {
+        f if f == LATEST => Ok(()),
+        f if f > LATEST => Err(DbError::SchemaTooNew {
+            found: f,
+            known: LATEST,
+        }),
+        f => Err(DbError::NotMigrated {
+            found: f,
+            need: LATEST,
+        }),
+    }
+}

@@ -1,0 +1,10 @@
+//! The sync contract, independent of storage engine and HTTP.
+//!
+//! - [`validate`]: per-record content checks (catalog, coordinates, worker, photos).
+//! - [`plan`]: the exactly-once push decision — given what the store holds, what happens to each
+//!   record — written once and run inside each engine's write transaction.
+//! - [`cursor`]: opaque pull cursors bound to the caller's scope.
+
+pub mod cursor;
+pub mod plan;
+pub mod validate;
