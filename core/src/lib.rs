@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod domain;
 pub mod planning;
 pub mod policy;
+pub mod protocol;
 pub mod rating;
 mod records;
 pub mod store;
@@ -24,7 +25,6 @@ pub mod supervision;
 pub mod synth;
 #[cfg(test)]
 mod testkit;
-pub mod protocol;
 
 pub use catalog::{Catalog, CatalogError};
 pub use domain::*;
