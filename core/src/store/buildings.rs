@@ -109,9 +109,12 @@ impl Archive {
     }
 
     /// Removes buildings that left the phone's scope; returns how many were in the archive.
-    /// Field records and rating history about them stay (they may not be synced yet).
+    /// Field records and rating history about them stay (they may not be synced yet); records are
+    /// removed by a later sync once the server has them in full.
     pub fn remove_buildings(&self, codes: &[BuildingCode]) -> StoreResult<usize> {
+        let now = time_text(self.clock.now());
         self.write(|tx| {
+            super::prune::mark_departed(tx, &codes.iter().collect::<Vec<_>>(), &now)?;
             let mut stmt = tx.prepare_cached("DELETE FROM buildings WHERE code = ?1")?;
             let mut removed = 0;
             for c in codes {

@@ -1,13 +1,13 @@
 //! Removing what left the worker's scope without losing anything.
 //!
-//! A building that leaves the phone (tombstone, scope reset) is deleted at once; the records about
-//! it stay until the server has them in full: every version of the record acknowledged (none
+//! A building that leaves the phone (tombstone, scope reset) is deleted at once and noted in
+//! `departed_buildings`; the records about it stay until the server has them in full: every version of the record acknowledged (none
 //! pending, in flight or refused) and every photo it refers to on the server. Only then are the
 //! record, its acknowledged outbox entries and its photos (when no other record uses them) removed.
 
 use rusqlite::Transaction;
 
-use crate::domain::Sha256Hex;
+use crate::domain::{BuildingCode, Sha256Hex};
 
 use super::error::{StoreError, StoreResult};
 
@@ -22,7 +22,8 @@ pub(crate) struct Pruned {
 /// record column `link_col`) to be removable.
 fn removable(links: &str, link_col: &str) -> String {
     format!(
-        "r.building_code NOT IN (SELECT code FROM buildings) \
+        "r.building_code IN (SELECT code FROM departed_buildings) \
+         AND r.building_code NOT IN (SELECT code FROM buildings) \
          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.state != 'acked') \
          AND NOT EXISTS (SELECT 1 FROM {links} l LEFT JOIN photo_uploads u \
              ON u.sha256 = l.photo_sha256 \
@@ -30,8 +31,39 @@ fn removable(links: &str, link_col: &str) -> String {
     )
 }
 
+/// Notes that buildings left the phone (their rows are deleted by the caller).
+pub(crate) fn mark_departed(
+    tx: &Transaction<'_>,
+    codes: &[&BuildingCode],
+    now: &str,
+) -> StoreResult<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO departed_buildings (code, departed_at) VALUES (?1, ?2) \
+         ON CONFLICT (code) DO NOTHING",
+    )?;
+    for c in codes {
+        stmt.execute((c.as_str(), now))?;
+    }
+    Ok(())
+}
+
+/// A building is back on the phone: its records are no longer candidates for removal.
+pub(crate) fn mark_returned(tx: &Transaction<'_>, code: &BuildingCode) -> StoreResult<()> {
+    tx.prepare_cached("DELETE FROM departed_buildings WHERE code = ?1")?
+        .execute([code.as_str()])?;
+    Ok(())
+}
+
 pub(crate) fn prune_synced_out_of_scope(tx: &Transaction<'_>) -> StoreResult<Pruned> {
     let mut pruned = Pruned::default();
+    let any: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM departed_buildings)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !any {
+        return Ok(pruned);
+    }
     for (table, links, link_col) in [
         ("inspections", "inspection_photos", "inspection_id"),
         ("events", "event_photos", "event_id"),
@@ -56,6 +88,12 @@ pub(crate) fn prune_synced_out_of_scope(tx: &Transaction<'_>) -> StoreResult<Pru
     if pruned.records == 0 {
         return Ok(pruned);
     }
+    // A departed building with no record left needs no more watching.
+    tx.execute(
+        "DELETE FROM departed_buildings WHERE code NOT IN (SELECT building_code FROM inspections) \
+         AND code NOT IN (SELECT building_code FROM events)",
+        [],
+    )?;
     let orphan = "state = 'stored' \
          AND sha256 NOT IN (SELECT photo_sha256 FROM inspection_photos) \
          AND sha256 NOT IN (SELECT photo_sha256 FROM event_photos)";

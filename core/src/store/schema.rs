@@ -202,6 +202,11 @@ CREATE TABLE review_outcomes (
     received_at TEXT NOT NULL
 ) STRICT;
 
+CREATE TABLE departed_buildings (
+    code TEXT PRIMARY KEY NOT NULL,
+    departed_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE photo_uploads (
     sha256 TEXT PRIMARY KEY NOT NULL REFERENCES photos (sha256),
     state TEXT NOT NULL CHECK (state IN ('missing', 'stored')),
@@ -232,6 +237,8 @@ CREATE TABLE photo_uploads (
 ///   when an entry is first handed to a push and kept for every resend; `outbox.seq` cannot serve, as
 ///   entries replaced before they were ever sent are skipped. `sync_state.last_push_seq` is the
 ///   counter.
+/// - `departed_buildings`: codes that left the phone (tombstone, scope reset) while records about them
+///   may still wait for the server; such records are removed once the server has them in full.
 /// - `sync_state` holds the bearer token: it is encrypted exactly when the archive is.
 pub(crate) const CURRENT_SCHEMA: &str = r#"
 -- v1: building archive
@@ -413,6 +420,11 @@ CREATE TABLE review_outcomes (
     reviewed_at TEXT NOT NULL,
     received_at TEXT NOT NULL
 ) STRICT;
+
+CREATE TABLE departed_buildings (
+    code TEXT PRIMARY KEY NOT NULL,
+    departed_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE photo_uploads (
     sha256 TEXT PRIMARY KEY NOT NULL REFERENCES photos (sha256),

@@ -44,6 +44,11 @@ impl Archive {
                 ..PullApplied::default()
             };
             if page.reset {
+                tx.execute(
+                    "INSERT INTO departed_buildings (code, departed_at) \
+                     SELECT code, ?1 FROM buildings WHERE true ON CONFLICT (code) DO NOTHING",
+                    [&now],
+                )?;
                 applied.removed += tx.execute("DELETE FROM buildings", [])? as u64;
             }
             for change in &page.changes {
@@ -51,9 +56,11 @@ impl Archive {
                     Change::Building { building } => {
                         ensure_grid(tx, building)?;
                         upsert_building_in(tx, building)?;
+                        prune::mark_returned(tx, &building.code)?;
                         applied.buildings += 1;
                     }
                     Change::Tombstone { code, .. } => {
+                        prune::mark_departed(tx, &[code], &now)?;
                         applied.removed +=
                             tx.prepare_cached("DELETE FROM buildings WHERE code = ?1")?
                                 .execute([code.as_str()])? as u64;
@@ -74,11 +81,7 @@ impl Archive {
                 ),
             )?;
             sync_photos::replace_missing(tx, &page.missing_photos, &now)?;
-            let pruned = if applied.removed > 0 {
-                prune::prune_synced_out_of_scope(tx)?
-            } else {
-                prune::Pruned::default()
-            };
+            let pruned = prune::prune_synced_out_of_scope(tx)?;
             applied.pruned_records = pruned.records;
             Ok((applied, pruned.photo_files))
         })?;
