@@ -4,8 +4,17 @@
 //!   PostgreSQL engine, chosen by URL.
 //! - [`sync`]: the exactly-once push contract (pure planning shared by both engines), record
 //!   validation and pull cursors.
+//! - [`auth`], [`scope`]: accounts, password hashes, bearer tokens, and what each role may do.
+//! - [`http`]: the axum API (`/v1/...`), its error mapping and OpenAPI document.
+//! - [`photos`]: the content-addressed photo store behind resumable uploads.
+//! - [`config`]: server configuration and its shipped defaults.
 //! - [`fixtures`]: deterministic sample district and records for tests, benches and the demo.
 
+pub mod auth;
+pub mod config;
 pub mod db;
 pub mod fixtures;
+pub mod http;
+pub mod photos;
+pub mod scope;
 pub mod sync;

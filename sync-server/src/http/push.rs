@@ -1,0 +1,83 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use gridwalk_core::protocol::{ErrorCode, PushRequest, PushResponse};
+
+use super::AppState;
+use super::error::ApiFailure;
+use super::extract::{StrictJson, require};
+use crate::auth::Caller;
+use crate::db::{Database, PushCtx};
+use crate::scope::Action;
+use crate::sync::plan::check_batch_order;
+use crate::sync::validate::check_record;
+
+pub async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictJson(req): StrictJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiFailure> {
+    require(&caller, Action::Push)?;
+    if req.device_id != caller.device {
+        return Err(ApiFailure::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::DeviceMismatch,
+            format!(
+                "this token was issued to device '{}', not '{}'",
+                caller.device, req.device_id
+            ),
+        ));
+    }
+    let max = state.config().max_push_records;
+    if req.records.len() > max {
+        return Err(ApiFailure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BatchTooLarge,
+            format!("{} records in one push; at most {max}", req.records.len()),
+        ));
+    }
+    check_batch_order(&req.records)?;
+    let checks = req
+        .records
+        .iter()
+        .map(|r| {
+            check_record(
+                &r.record,
+                &caller.username,
+                state.catalog(),
+                &state.config().records,
+            )
+            .err()
+        })
+        .collect();
+    let ctx = PushCtx {
+        username: caller.username.clone(),
+        scope: caller.scope.clone(),
+        device: caller.device.clone(),
+        now: chrono::Utc::now(),
+    };
+    let n = req.records.len();
+    let _in_flight = state.push_started();
+    // The write runs to completion even if the client goes away: the engine's transaction
+    // commits or rolls back as a whole, and a retry is answered from what was stored.
+    let db = state.db().clone();
+    let resp = tokio::spawn(async move { db.push(ctx, req.records, checks).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "push task failed");
+            ApiFailure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "internal error; nothing of this request was stored",
+            )
+        })??;
+    tracing::info!(
+        user = %caller.username,
+        device = %caller.device,
+        records = n,
+        last_seq = resp.device_last_seq,
+        missing_photos = resp.missing_photos.len(),
+        "push"
+    );
+    Ok(Json(resp))
+}
