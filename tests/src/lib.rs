@@ -1,3 +1,4 @@
 //! gridwalk-tests: end-to-end harness and benchmarks.
 
 pub mod bench;
+pub mod sync_harness;

@@ -27,6 +27,16 @@ pub struct PullApplied {
     pub pruned_records: u64,
 }
 
+impl std::ops::AddAssign for PullApplied {
+    fn add_assign(&mut self, o: Self) {
+        self.buildings += o.buildings;
+        self.removed += o.removed;
+        self.reviews += o.reviews;
+        self.reset |= o.reset;
+        self.pruned_records += o.pruned_records;
+    }
+}
+
 impl Archive {
     pub fn apply_pull_page(&self, page: &PullResponse) -> StoreResult<PullApplied> {
         for change in &page.changes {

@@ -52,6 +52,16 @@ pub struct PushApplied {
     pub pruned_records: u64,
 }
 
+impl std::ops::AddAssign for PushApplied {
+    fn add_assign(&mut self, o: Self) {
+        self.accepted += o.accepted;
+        self.duplicate += o.duplicate;
+        self.rejected += o.rejected;
+        self.unanswered += o.unanswered;
+        self.pruned_records += o.pruned_records;
+    }
+}
+
 /// A record the server refused, as the worker sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejectedRecord {
