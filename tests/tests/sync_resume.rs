@@ -97,7 +97,10 @@ async fn kill_then_resume(point: FailPoint, nth: u32) -> (SyncReport, Phone, Tes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_killed_before_the_push_resumes() {
     let (r, ..) = kill_then_resume(FailPoint::BeforePush, 1).await;
-    assert_eq!((r.pushed.accepted, r.pushed.duplicate, r.requeued), (7, 0, 0));
+    assert_eq!(
+        (r.pushed.accepted, r.pushed.duplicate, r.requeued),
+        (7, 0, 0)
+    );
     assert_eq!(r.push_batches, 3);
 }
 
@@ -137,7 +140,10 @@ async fn sync_lost_acknowledgement_is_answered_as_duplicate_not_stored_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_killed_between_batches_resumes_with_the_rest() {
     let (r, ..) = kill_then_resume(FailPoint::AfterPushApplied, 1).await;
-    assert_eq!((r.requeued, r.pushed.accepted, r.pushed.duplicate), (0, 4, 0));
+    assert_eq!(
+        (r.requeued, r.pushed.accepted, r.pushed.duplicate),
+        (0, 4, 0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
