@@ -50,6 +50,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// Tokens live at most a year.
+pub const MAX_TOKEN_TTL_SECS: u64 = 366 * 24 * 3600;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
@@ -127,8 +130,8 @@ impl ServerConfig {
                 message: message.to_owned(),
             })
         };
-        if self.token_ttl_secs == 0 {
-            return bad("token_ttl_secs", "must be positive");
+        if self.token_ttl_secs == 0 || self.token_ttl_secs > MAX_TOKEN_TTL_SECS {
+            return bad("token_ttl_secs", "must be 1 second to 1 year");
         }
         if self.max_push_records == 0 {
             return bad("max_push_records", "must be positive");

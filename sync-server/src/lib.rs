@@ -8,13 +8,19 @@
 //! - [`http`]: the axum API (`/v1/...`), its error mapping and OpenAPI document.
 //! - [`photos`]: the content-addressed photo store behind resumable uploads.
 //! - [`config`]: server configuration and its shipped defaults.
+//! - [`import`]: the address-base importer (CSV, GeoJSON); [`demo`]: the demo district and accounts.
+//! - [`bench`]: entry points for the benchmark binary; [`cli`]: the command line.
 //! - [`fixtures`]: deterministic sample district and records for tests, benches and the demo.
 
 pub mod auth;
+pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod fixtures;
 pub mod http;
+pub mod import;
 pub mod photos;
 pub mod scope;
 pub mod sync;

@@ -50,6 +50,7 @@ conformance!(
     photos_missing_until_stored,
     review_outcomes_reach_only_the_reporting_worker,
     concurrent_pushes_of_one_batch_store_it_once,
+    racing_corrections_have_exactly_one_winner,
 );
 
 const W1: &str = "w-S01C01G001";
@@ -803,4 +804,55 @@ async fn concurrent_pushes_of_one_batch_store_it_once<D: Database + Clone>(db: D
     );
     let ids: HashSet<_> = a.results.iter().map(|r| r.id).collect();
     assert_eq!(ids.len(), 10);
+}
+
+async fn racing_corrections_have_exactly_one_winner<D: Database>(db: D) {
+    setup(&db).await;
+    // Buildings 1..=6; each gets two simultaneous corrections from two phones that both saw the
+    // stored value.
+    for n in 1..=6u64 {
+        let b = code(n);
+        let seen = db
+            .building(&b)
+            .await
+            .expect("get")
+            .expect("b")
+            .building
+            .floors;
+        let ca =
+            SyncRecord::BuildingCorrection(fixtures::floors_correction(&b, W1, seen, seen + 1));
+        let cb =
+            SyncRecord::BuildingCorrection(fixtures::floors_correction(&b, W1, seen, seen + 2));
+        let (ctx_a, ctx_b) = (worker_ctx("phone-a"), worker_ctx("phone-b"));
+        let (a, bb) = tokio::join!(
+            push(&db, &ctx_a, fixtures::batch(n, vec![ca])),
+            push(&db, &ctx_b, fixtures::batch(n, vec![cb]))
+        );
+        let (a, bb) = (a.expect("a"), bb.expect("b"));
+        let mut both = statuses(&a);
+        both.extend(statuses(&bb));
+        both.sort_unstable();
+        assert_eq!(both, ["accepted", "conflict"], "building {n}");
+        let winner = if statuses(&a) == ["accepted"] {
+            seen + 1
+        } else {
+            seen + 2
+        };
+        assert_eq!(
+            db.building(&b)
+                .await
+                .expect("get")
+                .expect("b")
+                .building
+                .floors,
+            winner
+        );
+    }
+    assert_eq!(
+        db.conflicts(&Scope::District)
+            .await
+            .expect("conflicts")
+            .len(),
+        6
+    );
 }

@@ -15,8 +15,11 @@ pub async fn login(
     State(state): State<AppState>,
     StrictJson(req): StrictJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiFailure> {
-    let ttl =
-        Duration::seconds(i64::try_from(state.config().token_ttl_secs).unwrap_or(i64::MAX / 1000));
+    // The config caps the lifetime (see `ServerConfig::validate`), so this is always in range.
+    let ttl = i64::try_from(state.config().token_ttl_secs)
+        .ok()
+        .and_then(Duration::try_seconds)
+        .unwrap_or(Duration::days(1));
     let username = req.username.clone();
     let device = req.device_id.clone();
     let resp = auth::login(state.db(), state.passwords(), req, ttl, Utc::now())

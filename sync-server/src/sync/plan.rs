@@ -16,15 +16,16 @@
 //!   an earlier accepted correction (by server order) changed it, the later one is accepted and kept
 //!   as a conflict for review instead of being applied.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use gridwalk_core::protocol::{
     DeviceId, PushRecord, RecordOutcome, RecordResult, RejectCode, SyncRecord,
 };
-use gridwalk_core::{Building, BuildingCode, RecordId};
+use gridwalk_core::{Building, BuildingCode, RecordId, Sha256Hex};
 
 use super::validate::Rejection;
-use crate::db::{NewConflict, NewRecord, NewRejection, PushCtx, StoredBuilding};
+use crate::db::import_plan::Place;
+use crate::db::{NewConflict, NewRecord, NewRejection, PushCtx};
 
 /// Why a whole batch is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +53,39 @@ pub struct Snapshot {
     /// Record ids of the batch this device already had rejected.
     pub rejected: HashMap<RecordId, Rejection>,
     /// The buildings the batch names (absent: no such building).
-    pub buildings: HashMap<BuildingCode, StoredBuilding>,
+    pub buildings: HashMap<BuildingCode, BuildingState>,
+}
+
+/// What the planner needs to know about a building named in a batch.
+#[derive(Debug, Clone)]
+pub struct BuildingState {
+    pub place: Place,
+    pub removed: bool,
+    /// The full file: engines load it (locked against concurrent writers) for the buildings in
+    /// [`corrected_buildings`], and only for those.
+    pub file: Option<Building>,
+}
+
+/// The buildings a batch corrects: their files must be in the snapshot.
+pub fn corrected_buildings(records: &[PushRecord]) -> Vec<&BuildingCode> {
+    let mut codes: Vec<&BuildingCode> = records
+        .iter()
+        .filter_map(|r| match &r.record {
+            SyncRecord::BuildingCorrection(c) => Some(&c.building),
+            _ => None,
+        })
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// Every building a batch names, once.
+pub fn named_buildings(records: &[PushRecord]) -> Vec<&BuildingCode> {
+    let mut codes: Vec<&BuildingCode> = records.iter().map(|r| r.record.building()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
 }
 
 /// What to write.
@@ -65,9 +98,9 @@ pub struct Plan {
     /// Buildings changed by corrections, in their new state.
     pub building_updates: Vec<Building>,
     pub conflicts: Vec<NewConflict>,
-    /// Every record of the batch the store holds after this push (accepted now or before), for
-    /// the "missing photos" answer.
-    pub stored_ids: Vec<RecordId>,
+    /// Photos referred to by the batch's records the store holds after this push (accepted now
+    /// or before): the engine answers which of them it lacks.
+    pub photos: BTreeSet<Sha256Hex>,
 }
 
 /// The largest device sequence number (stored as a signed 64-bit integer by both engines).
@@ -125,7 +158,8 @@ pub fn plan_push(
                 message: r.message.clone(),
             }
         } else if known {
-            plan.stored_ids.push(id);
+            plan.photos
+                .extend(pr.record.photos().iter().map(|p| p.sha256.clone()));
             RecordOutcome::Duplicate
         } else {
             if pr.seq <= last {
@@ -156,8 +190,9 @@ pub fn plan_push(
                 }
                 Decision::Accept => {
                     let conflict = apply_correction(&pr.record, &mut snap, &mut plan, &mut changed);
-                    plan.records.push(new_record(ctx, pr, conflict));
-                    plan.stored_ids.push(id);
+                    plan.records.push(record_row(ctx, pr, conflict));
+                    plan.photos
+                        .extend(pr.record.photos().iter().map(|p| p.sha256.clone()));
                     RecordOutcome::Accepted { conflict }
                 }
             }
@@ -170,8 +205,8 @@ pub fn plan_push(
     }
     plan.device_last_seq = next - 1;
     for code in changed {
-        if let Some(sb) = snap.buildings.get(&code) {
-            plan.building_updates.push(sb.building.clone());
+        if let Some(file) = snap.buildings.get(&code).and_then(|b| b.file.clone()) {
+            plan.building_updates.push(file);
         }
     }
     Ok(plan)
@@ -197,8 +232,12 @@ fn decide(ctx: &PushCtx, rec: &SyncRecord, check: Option<Rejection>, snap: &Snap
     // grids, not even which codes exist.
     let code = rec.building();
     match snap.buildings.get(code) {
-        Some(sb) if ctx.scope.contains(&sb.building) => {
-            if sb.removed {
+        Some(b)
+            if ctx
+                .scope
+                .contains_place(&b.place.grid, &b.place.community, &b.place.street) =>
+        {
+            if b.removed {
                 Decision::Reject(Rejection::new(
                     RejectCode::BuildingRemoved,
                     format!("building {code} has been removed from the address base"),
@@ -225,10 +264,23 @@ fn apply_correction(
     let SyncRecord::BuildingCorrection(c) = rec else {
         return false;
     };
-    let Some(sb) = snap.buildings.get_mut(&c.building) else {
-        return false;
+    let Some(b) = snap
+        .buildings
+        .get_mut(&c.building)
+        .and_then(|s| s.file.as_mut())
+    else {
+        // The engine did not load the file (it must, see `corrected_buildings`): keep the value
+        // for review rather than apply it blind or drop it.
+        plan.conflicts.push(NewConflict {
+            record: c.id,
+            building: c.building.clone(),
+            field: c.change.field(),
+            seen: c.change.seen_value(),
+            proposed: c.change.proposed_value(),
+            current: serde_json::Value::Null,
+        });
+        return true;
     };
-    let b = &mut sb.building;
     if c.change.seen_matches(b) {
         if !c.change.already_applied(b) {
             c.change.apply_to(b);
@@ -253,7 +305,8 @@ fn apply_correction(
     }
 }
 
-fn new_record(ctx: &PushCtx, pr: &PushRecord, conflict: bool) -> NewRecord {
+/// The row an accepted record is stored as.
+pub fn record_row(ctx: &PushCtx, pr: &PushRecord, conflict: bool) -> NewRecord {
     let payload = match &pr.record {
         SyncRecord::Inspection(i) => serde_json::to_string(i),
         SyncRecord::Event(e) => serde_json::to_string(e),

@@ -49,7 +49,7 @@ fn stored(r: &Row) -> Result<(BuildingCode, StoredBuilding), DbError> {
 }
 
 /// The stored buildings among `codes`, locked against concurrent writers until the transaction
-/// ends.
+/// ends (in code order, so two writers locking overlapping sets cannot deadlock).
 pub(crate) async fn load_buildings(
     tx: &Transaction<'_>,
     codes: &[&str],
@@ -59,7 +59,7 @@ pub(crate) async fn load_buildings(
         let rows = tx
             .query(
                 "SELECT code, data::text, removed, seq FROM buildings WHERE code = ANY($1)
-                 FOR UPDATE",
+                 ORDER BY code FOR UPDATE",
                 &[&chunk],
             )
             .await?;

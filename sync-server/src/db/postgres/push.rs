@@ -1,12 +1,17 @@
 use deadpool_postgres::{Client, Transaction};
 use gridwalk_core::protocol::{DeviceId, PushRecord, PushResponse, RejectCode};
-use gridwalk_core::{Building, RecordId, Sha256Hex};
+use std::collections::{BTreeSet, HashSet};
+
+use gridwalk_core::{Building, CommunityId, GridId, Sha256Hex, StreetId};
 
 use super::allocate_seqs;
 use super::archive::{load_buildings, write_buildings};
-use crate::db::codec::{parse_device, parse_record_id, seq_i, seq_u};
+use crate::db::codec::{parse_code, parse_device, parse_record_id, seq_i, seq_u};
+use crate::db::import_plan::Place;
 use crate::db::{DbError, NewRecord, PushCtx, PushError};
-use crate::sync::plan::{Snapshot, check_batch_order, plan_push};
+use crate::sync::plan::{
+    BuildingState, Snapshot, check_batch_order, corrected_buildings, named_buildings, plan_push,
+};
 use crate::sync::validate::Rejection;
 
 pub async fn push(
@@ -82,7 +87,7 @@ pub async fn push(
         )
         .await?;
     }
-    let missing = missing_for_records(&tx, &plan.stored_ids).await?;
+    let missing = missing_photos(&tx, &plan.photos).await?;
     tx.commit().await?;
     Ok(PushResponse {
         results: plan.results,
@@ -142,13 +147,44 @@ async fn snapshot(
             Rejection::new(RejectCode::parse(&code), r.try_get::<_, String>(2)?),
         );
     }
-    let mut codes: Vec<&str> = records
+    let codes: Vec<&str> = named_buildings(records)
         .iter()
-        .map(|r| r.record.building().as_str())
+        .map(|c| c.as_str())
         .collect();
-    codes.sort_unstable();
-    codes.dedup();
-    snap.buildings = load_buildings(tx, &codes).await?;
+    for r in tx
+        .query(
+            "SELECT code, grid, community, street, removed FROM buildings WHERE code = ANY($1)",
+            &[&codes],
+        )
+        .await?
+    {
+        let code: String = r.try_get(0)?;
+        snap.buildings.insert(
+            parse_code(&code)?,
+            BuildingState {
+                place: Place {
+                    grid: GridId(r.try_get(1)?),
+                    community: CommunityId(r.try_get(2)?),
+                    street: StreetId(r.try_get(3)?),
+                },
+                removed: r.try_get(4)?,
+                file: None,
+            },
+        );
+    }
+    // Corrected buildings are read in full and locked: a concurrent push correcting the same
+    // building waits, then sees this one's result, so conflicts are decided in commit order.
+    let corrected: Vec<&str> = corrected_buildings(records)
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    for (code, sb) in load_buildings(tx, &corrected).await? {
+        if let Some(state) = snap.buildings.get_mut(&code) {
+            state.place = Place::of(&sb.building);
+            state.removed = sb.removed;
+            state.file = Some(sb.building);
+        }
+    }
     Ok(snap)
 }
 
@@ -205,29 +241,25 @@ async fn insert_records(
     Ok(())
 }
 
-async fn missing_for_records(
+async fn missing_photos(
     tx: &Transaction<'_>,
-    ids: &[RecordId],
+    photos: &BTreeSet<Sha256Hex>,
 ) -> Result<Vec<Sha256Hex>, DbError> {
-    if ids.is_empty() {
+    if photos.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-    let rows = tx
-        .query(
-            "SELECT DISTINCT rp.sha256 FROM record_photos rp
-             LEFT JOIN photos p ON p.sha256 = rp.sha256
-             WHERE rp.record_id = ANY($1) AND p.sha256 IS NULL
-             ORDER BY rp.sha256",
-            &[&ids],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let s: String = r.try_get(0)?;
-            Sha256Hex::parse(&s).map_err(|e| DbError::Corrupt(e.to_string()))
-        })
-        .collect()
+    let shas: Vec<&str> = photos.iter().map(Sha256Hex::as_str).collect();
+    let stored: HashSet<String> = tx
+        .query("SELECT sha256 FROM photos WHERE sha256 = ANY($1)", &[&shas])
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    Ok(photos
+        .iter()
+        .filter(|s| !stored.contains(s.as_str()))
+        .cloned()
+        .collect())
 }
 
 pub async fn device_record_counts(c: &Client, device: &DeviceId) -> Result<(u64, u64), DbError> {

@@ -1,14 +1,17 @@
 use std::collections::BTreeSet;
 
 use gridwalk_core::protocol::{DeviceId, PushRecord, PushResponse, RejectCode};
-use gridwalk_core::{RecordId, Sha256Hex};
+use gridwalk_core::{CommunityId, GridId, Sha256Hex, StreetId};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::archive::{load_building, write_building};
 use super::{allocate_seqs, ms};
 use crate::db::codec::{parse_device, seq_i, seq_u};
+use crate::db::import_plan::Place;
 use crate::db::{DbError, NewRecord, PushCtx, PushError};
-use crate::sync::plan::{Snapshot, check_batch_order, plan_push};
+use crate::sync::plan::{
+    BuildingState, Snapshot, check_batch_order, corrected_buildings, named_buildings, plan_push,
+};
 use crate::sync::validate::Rejection;
 
 pub fn push(
@@ -79,7 +82,7 @@ pub fn push(
             ],
         )?;
     }
-    let missing = missing_for_records(&tx, &plan.stored_ids)?;
+    let missing = missing_photos(&tx, &plan.photos)?;
     tx.commit()?;
     Ok(PushResponse {
         results: plan.results,
@@ -126,12 +129,41 @@ fn snapshot(
             snap.rejected
                 .insert(id, Rejection::new(RejectCode::parse(&code), message));
         }
-        let code = pr.record.building();
-        if !snap.buildings.contains_key(code)
-            && let Some(sb) = load_building(tx, code)?
-        {
-            snap.buildings.insert(code.clone(), sb);
-        }
+    }
+    let corrected = corrected_buildings(records);
+    let mut place = tx
+        .prepare_cached("SELECT grid, community, street, removed FROM buildings WHERE code = ?1")?;
+    for code in named_buildings(records) {
+        let row = place
+            .query_row([code.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
+            })
+            .optional()?;
+        let Some((grid, community, street, removed)) = row else {
+            continue;
+        };
+        let file = if corrected.contains(&code) {
+            load_building(tx, code)?.map(|sb| sb.building)
+        } else {
+            None
+        };
+        snap.buildings.insert(
+            code.clone(),
+            BuildingState {
+                place: Place {
+                    grid: GridId(grid),
+                    community: CommunityId(community),
+                    street: StreetId(street),
+                },
+                removed,
+                file,
+            },
+        );
     }
     Ok(snap)
 }
@@ -173,22 +205,19 @@ fn insert_records(
     Ok(())
 }
 
-fn missing_for_records(tx: &Transaction<'_>, ids: &[RecordId]) -> Result<Vec<Sha256Hex>, DbError> {
-    let mut st = tx.prepare_cached(
-        "SELECT rp.sha256 FROM record_photos rp
-         LEFT JOIN photos p ON p.sha256 = rp.sha256
-         WHERE rp.record_id = ?1 AND p.sha256 IS NULL",
-    )?;
-    let mut out = BTreeSet::new();
-    for id in ids {
-        let rows = st.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
-        for sha in rows {
-            out.insert(sha?);
+fn missing_photos(
+    tx: &Transaction<'_>,
+    photos: &BTreeSet<Sha256Hex>,
+) -> Result<Vec<Sha256Hex>, DbError> {
+    let mut st = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM photos WHERE sha256 = ?1)")?;
+    let mut out = Vec::new();
+    for sha in photos {
+        let stored: bool = st.query_row([sha.as_str()], |r| r.get(0))?;
+        if !stored {
+            out.push(sha.clone());
         }
     }
-    out.into_iter()
-        .map(|s| Sha256Hex::parse(&s).map_err(|e| DbError::Corrupt(e.to_string())))
-        .collect()
+    Ok(out)
 }
 
 pub fn device_record_counts(c: &mut Connection, device: &DeviceId) -> Result<(u64, u64), DbError> {
