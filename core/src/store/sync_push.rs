@@ -7,12 +7,14 @@
 //! newer version of its record before it was ever numbered is never sent (it is marked acked with
 //! `superseded_by`): the newer version carries the record.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{BuildingCode, RecordId};
-use crate::protocol::{PushResponse, RecordOutcome};
+use crate::protocol::{PushResponse, RecordOutcome, RecordResult};
 
 use super::Archive;
 use super::codec::{parse_code, parse_record_id, parse_time, time_text};
@@ -78,20 +80,16 @@ pub struct RejectedRecord {
 
 impl Archive {
     /// Chooses the next batch (oldest first, at most `limit`), numbers the entries that have no push
-    /// number yet, and marks the batch in flight — one transaction. Entries replaced by a newer
-    /// version before they were ever sent are skipped for good.
+    /// number yet, and marks the batch in flight — one transaction.
     pub fn claim_push_batch(&self, limit: u32) -> StoreResult<Vec<PushItem>> {
         let now = time_text(self.clock.now());
         self.write(|tx| {
-            tx.prepare_cached(
-                "UPDATE outbox SET state = 'acked', state_changed_at = ?1, \
-                 superseded_by = (SELECT max(n.seq) FROM outbox n WHERE n.record_id = outbox.record_id) \
-                 WHERE state = 'pending' AND push_seq IS NULL AND EXISTS \
-                 (SELECT 1 FROM outbox n WHERE n.record_id = outbox.record_id AND n.seq > outbox.seq)",
-            )?
-            .execute([&now])?;
-
-            let mut items = Vec::new();
+            let mut out = Vec::new();
+            let mut last: i64 = tx.query_row(
+                "SELECT last_push_seq FROM sync_state WHERE singleton = 1",
+                [],
+                |r| r.get(0),
+            )?;
             {
                 let mut stmt = tx.prepare_cached(
                     "SELECT o.seq, o.push_seq, o.record_id, o.record_kind, o.payload_json, \
@@ -101,45 +99,40 @@ impl Archive {
                 )?;
                 let mut rows = stmt.query([i64::from(limit)])?;
                 while let Some(r) = rows.next()? {
-                    items.push((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<i64>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, bool>(5)?,
-                    ));
+                    let push_seq = match r.get::<_, Option<i64>>(1)? {
+                        Some(p) => p,
+                        None => {
+                            last += 1;
+                            last
+                        }
+                    };
+                    out.push(PushItem {
+                        outbox_seq: r.get(0)?,
+                        push_seq: push_seq.unsigned_abs(),
+                        record_id: parse_record_id(&r.get::<_, String>(2)?)?,
+                        kind: RecordKind::parse(&r.get::<_, String>(3)?)?,
+                        payload_json: r.get(4)?,
+                        later_version: r.get(5)?,
+                    });
                 }
             }
-            let mut last: i64 = tx.query_row(
-                "SELECT last_push_seq FROM sync_state WHERE singleton = 1",
-                [],
-                |r| r.get(0),
-            )?;
-            let mut number = tx.prepare_cached(
-                "UPDATE outbox SET push_seq = ?2, state = 'in_flight', state_changed_at = ?3, \
-                 attempts = attempts + 1 WHERE seq = ?1",
-            )?;
-            let mut out = Vec::with_capacity(items.len());
-            for (seq, push_seq, record_id, kind, payload_json, later_version) in items {
-                let push_seq = match push_seq {
-                    Some(p) => p,
-                    None => {
-                        last += 1;
-                        last
-                    }
-                };
-                number.execute((seq, push_seq, &now))?;
-                out.push(PushItem {
-                    outbox_seq: seq,
-                    push_seq: push_seq.unsigned_abs(),
-                    record_id: parse_record_id(&record_id)?,
-                    kind: RecordKind::parse(&kind)?,
-                    payload_json,
-                    later_version,
-                });
+            if out.is_empty() {
+                return Ok(out);
             }
-            drop(number);
+            // One statement for the batch: [[outbox seq, push seq], …].
+            let pairs = format!(
+                "[{}]",
+                out.iter()
+                    .map(|i| format!("[{},{}]", i.outbox_seq, i.push_seq))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            tx.prepare_cached(
+                "UPDATE outbox SET push_seq = b.value ->> 1, state = 'in_flight', \
+                 state_changed_at = ?2, attempts = attempts + 1 \
+                 FROM json_each(?1) b WHERE outbox.seq = b.value ->> 0",
+            )?
+            .execute((&pairs, &now))?;
             tx.execute(
                 "UPDATE sync_state SET last_push_seq = max(last_push_seq, ?1) WHERE singleton = 1",
                 [last],
@@ -161,26 +154,17 @@ impl Archive {
         items: &[PushItem],
         response: &PushResponse,
     ) -> StoreResult<PushApplied> {
-        let now = self.clock.now();
-        let now_text = time_text(now);
+        let now_text = time_text(self.clock.now());
+        let results: HashMap<u64, &RecordResult> =
+            response.results.iter().map(|r| (r.seq, r)).collect();
         let (applied, pruned_photos) = self.write(|tx| {
             let mut applied = PushApplied::default();
-            let mut set = tx.prepare_cached(
-                "UPDATE outbox SET state = ?2, reject_code = ?3, reject_message = ?4, \
-                 state_changed_at = ?5 WHERE seq = ?1 AND state = 'in_flight'",
-            )?;
-            let mut acked_ids = Vec::new();
+            let mut acked: Vec<&PushItem> = Vec::with_capacity(items.len());
+            let mut unanswered: Vec<&PushItem> = Vec::new();
+            let mut refused: Vec<(&PushItem, String, String)> = Vec::new();
             for item in items {
-                let result = response.results.iter().find(|r| r.seq == item.push_seq);
-                let Some(result) = result else {
-                    set.execute((
-                        item.outbox_seq,
-                        "pending",
-                        None::<&str>,
-                        None::<&str>,
-                        &now_text,
-                    ))?;
-                    applied.unanswered += 1;
+                let Some(result) = results.get(&item.push_seq) else {
+                    unanswered.push(item);
                     continue;
                 };
                 if result.id != item.record_id {
@@ -188,43 +172,59 @@ impl Archive {
                         push_seq: item.push_seq,
                     });
                 }
-                let (state, code, message): (&str, Option<String>, Option<String>) =
-                    match &result.outcome {
-                        RecordOutcome::Accepted { .. } => {
-                            applied.accepted += 1;
-                            ("acked", None, None)
-                        }
-                        RecordOutcome::Duplicate if item.later_version => {
-                            applied.rejected += 1;
-                            (
-                                "rejected",
-                                Some(EDIT_NOT_ACCEPTED.to_owned()),
-                                Some(
-                                    "the server already had an earlier version of this record and \
-                                     kept it; this edit is only on the phone"
-                                        .to_owned(),
-                                ),
-                            )
-                        }
-                        RecordOutcome::Duplicate => {
-                            applied.duplicate += 1;
-                            ("acked", None, None)
-                        }
-                        RecordOutcome::Rejected { code, message } => {
-                            applied.rejected += 1;
-                            (
-                                "rejected",
-                                Some(code.as_str().to_owned()),
-                                Some(message.clone()),
-                            )
-                        }
-                    };
-                set.execute((item.outbox_seq, state, code, message, &now_text))?;
-                if state == "acked" {
-                    acked_ids.push(item.record_id);
+                match &result.outcome {
+                    RecordOutcome::Accepted { .. } => {
+                        applied.accepted += 1;
+                        acked.push(item);
+                    }
+                    RecordOutcome::Duplicate if item.later_version => {
+                        applied.rejected += 1;
+                        refused.push((
+                            item,
+                            EDIT_NOT_ACCEPTED.to_owned(),
+                            "the server already had an earlier version of this record and kept \
+                             it; this edit is only on the phone"
+                                .to_owned(),
+                        ));
+                    }
+                    RecordOutcome::Duplicate => {
+                        applied.duplicate += 1;
+                        acked.push(item);
+                    }
+                    RecordOutcome::Rejected { code, message } => {
+                        applied.rejected += 1;
+                        refused.push((item, code.as_str().to_owned(), message.clone()));
+                    }
                 }
             }
-            drop(set);
+            applied.unanswered = unanswered.len() as u64;
+            let seqs = |v: &[&PushItem]| {
+                format!(
+                    "[{}]",
+                    v.iter()
+                        .map(|i| i.outbox_seq.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            };
+            for (state, set) in [("acked", &acked), ("pending", &unanswered)] {
+                if !set.is_empty() {
+                    tx.prepare_cached(
+                        "UPDATE outbox SET state = ?2, state_changed_at = ?3 \
+                         WHERE seq IN (SELECT value FROM json_each(?1)) AND state = 'in_flight'",
+                    )?
+                    .execute((seqs(set), state, &now_text))?;
+                }
+            }
+            let mut reject = tx.prepare_cached(
+                "UPDATE outbox SET state = 'rejected', reject_code = ?2, reject_message = ?3, \
+                 state_changed_at = ?4 WHERE seq = ?1 AND state = 'in_flight'",
+            )?;
+            for (item, code, message) in &refused {
+                reject.execute((item.outbox_seq, code, message, &now_text))?;
+            }
+            drop(reject);
+            let acked_ids: Vec<RecordId> = acked.iter().map(|i| i.record_id).collect();
             sync_photos::note_server_photos(tx, &acked_ids, &response.missing_photos, &now_text)?;
             let pruned = prune::prune_synced_out_of_scope(tx)?;
             applied.pruned_records = pruned.records;

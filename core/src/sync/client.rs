@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::PhotoRef;
 use crate::protocol::{
-    DeviceId, ErrorCode, LoginRequest, LoginResponse, PhotoStatus, PullResponse, PushResponse,
-    UserInfo,
+    Cursor, DeviceId, ErrorCode, LoginRequest, LoginResponse, PhotoStatus, PullResponse,
+    PushResponse, UserInfo,
 };
 use crate::store::{Archive, PushItem, StoreResult};
 
@@ -222,13 +222,20 @@ impl SyncClient {
         }
         let token = session.token;
         self.checkpoint(FailPoint::BeforePush, cancel)?;
-        self.push_all(&token, cancel, report).await?;
+        // A push the server refuses as a whole (not one record: those are answered one by one)
+        // keeps its records pending and is reported at the end; the worker still gets the photos
+        // out and the latest buildings in.
+        let refused = match self.push_all(&token, cancel, report).await {
+            Ok(()) => None,
+            Err(e @ SyncError::Refused { .. }) => Some(e),
+            Err(e) => return Err(e),
+        };
         self.upload_photos(&token, cancel, report).await?;
         self.pull_all(&token, cancel, report).await?;
         // The pull's list of photos the server lacks is the complete one; send any it named.
         self.upload_photos(&token, cancel, report).await?;
         self.set_progress(|p| p.phase = SyncPhase::Finishing);
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
 
     fn checkpoint(&self, point: FailPoint, cancel: &CancellationToken) -> Result<(), SyncError> {
@@ -241,6 +248,9 @@ impl SyncClient {
         Ok(())
     }
 
+    /// Pushes every pending entry, one batch on the wire at a time (the server takes a device's
+    /// numbers only in order). While a batch is with the server, the previous batch's answer is
+    /// recorded and the next batch is claimed, so the phone's work hides behind the server's.
     async fn push_all(
         &self,
         token: &str,
@@ -253,50 +263,100 @@ impl SyncClient {
             p.records_to_push = counts.pending_records;
         });
         let mut batch_size = self.config.push_batch.max(1);
-        loop {
-            if cancel.is_cancelled() {
-                return Err(SyncError::Cancelled);
+        let mut current = self.store(move |a| a.claim_push_batch(batch_size)).await?;
+        // A batch answered by the server whose answer is not recorded yet.
+        let mut answered: Option<(Vec<PushItem>, PushResponse)> = None;
+        while !current.is_empty() {
+            match self.checkpoint(FailPoint::AfterClaim, cancel) {
+                Ok(()) => {}
+                // A simulated crash records nothing more.
+                Err(e @ SyncError::Killed(_)) => return Err(e),
+                Err(e) => {
+                    self.unclaim(&current).await?;
+                    self.record_answer(answered.take(), report).await?;
+                    return Err(e);
+                }
             }
-            let items = self.store(move |a| a.claim_push_batch(batch_size)).await?;
-            if items.is_empty() {
-                return Ok(());
-            }
-            self.checkpoint(FailPoint::AfterClaim, cancel)?;
-            let body = push_body(&self.device, &items);
             let call = Call {
                 method: Method::POST,
                 path: "/v1/sync/push",
                 query: &[],
                 token: Some(token),
-                body: Body::Json(body.into_bytes()),
+                body: Body::Json(push_body(&self.device, &current).into_bytes()),
             };
-            let response: PushResponse = match self.transport.send_json(&call, cancel).await {
-                Ok(r) => r,
-                Err(failure) => {
-                    // Not sent, or sent without an answer: the same entries go again later
-                    // under the same numbers, which the server deduplicates.
-                    let seqs: Vec<_> = items.iter().map(|i| i.outbox_seq).collect();
-                    self.store(move |a| a.return_to_pending(&seqs)).await?;
+            let previous = answered.take();
+            let local = async {
+                if previous.is_some() {
+                    self.record_answer(previous, report).await?;
+                    self.checkpoint(FailPoint::AfterPushApplied, cancel)?;
+                }
+                self.store(move |a| a.claim_push_batch(batch_size)).await
+            };
+            let (sent, next) = tokio::join!(
+                self.transport.send_json::<PushResponse>(&call, cancel),
+                local
+            );
+            match (sent, next) {
+                (Ok(response), Ok(next)) => {
+                    self.checkpoint_killed_only(FailPoint::AfterPushAnswered)?;
+                    answered = Some((std::mem::take(&mut current), response));
+                    current = next;
+                }
+                (Ok(response), Err(e)) => {
+                    // The local side stopped (killed, cancelled, store error): keep this answer
+                    // unless the stop is a simulated crash, which records nothing.
+                    if !matches!(e, SyncError::Killed(_)) {
+                        self.record_answer(Some((current, response)), report)
+                            .await?;
+                    }
+                    return Err(e);
+                }
+                (Err(failure), next) => {
+                    // Not sent, or sent without an answer: these entries go again under the same
+                    // numbers, which the server deduplicates.
+                    self.unclaim(&current).await?;
+                    let next = next?;
+                    self.unclaim(&next).await?;
                     if let Failure::Status(_, e) = &failure
                         && matches!(e.code, ErrorCode::BatchTooLarge | ErrorCode::BodyTooLarge)
                         && batch_size > 1
                     {
                         batch_size /= 2;
+                        current = self.store(move |a| a.claim_push_batch(batch_size)).await?;
                         continue;
                     }
                     return Err(failure.into());
                 }
-            };
-            self.checkpoint_killed_only(FailPoint::AfterPushAnswered)?;
-            let n = items.len() as u64;
-            let applied = self
-                .store(move |a| a.apply_push_results(&items, &response))
-                .await?;
-            report.pushed += applied;
-            report.push_batches += 1;
-            self.set_progress(|p| p.records_pushed += n);
-            self.checkpoint(FailPoint::AfterPushApplied, cancel)?;
+            }
         }
+        self.record_answer(answered, report).await?;
+        self.checkpoint(FailPoint::AfterPushApplied, cancel)
+    }
+
+    async fn record_answer(
+        &self,
+        answered: Option<(Vec<PushItem>, PushResponse)>,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let Some((items, response)) = answered else {
+            return Ok(());
+        };
+        let n = items.len() as u64;
+        let applied = self
+            .store(move |a| a.apply_push_results(&items, &response))
+            .await?;
+        report.pushed += applied;
+        report.push_batches += 1;
+        self.set_progress(|p| p.records_pushed += n);
+        Ok(())
+    }
+
+    async fn unclaim(&self, items: &[PushItem]) -> Result<(), SyncError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let seqs: Vec<_> = items.iter().map(|i| i.outbox_seq).collect();
+        self.store(move |a| a.return_to_pending(&seqs)).await
     }
 
     /// Like [`SyncClient::checkpoint`] but never cancels: used where work is done that must be
@@ -436,28 +496,30 @@ impl SyncClient {
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         self.set_progress(|p| p.phase = SyncPhase::Pulling);
-        let limit = self.config.pull_page.max(1).to_string();
+        let cursor = self.store(|a| a.sync_state()).await?.pull_cursor;
+        let mut body = self.fetch_page(token, cursor.as_ref(), cancel).await?;
         loop {
-            if cancel.is_cancelled() {
-                return Err(SyncError::Cancelled);
-            }
-            let cursor = self.store(|a| a.sync_state()).await?.pull_cursor;
-            let mut query = vec![("limit", limit.clone())];
-            if let Some(c) = cursor {
-                query.push(("cursor", c.0));
-            }
-            let call = Call {
-                method: Method::GET,
-                path: "/v1/sync/pull",
-                query: &query,
-                token: Some(token),
-                body: Body::Empty,
-            };
-            let page: PullResponse = self.transport.send_json(&call, cancel).await?;
             self.checkpoint_killed_only(FailPoint::AfterPullFetched)?;
+            // A 5,000-building page is ~2 MB of JSON: parsed off the async threads.
+            let page: PullResponse = tokio::task::spawn_blocking(move || {
+                serde_json::from_slice(&body)
+                    .map_err(|e| SyncError::Protocol(format!("pull page: {e}")))
+            })
+            .await
+            .map_err(|e| SyncError::Task(e.to_string()))??;
             let more = page.has_more;
+            let next = page.next_cursor.clone();
             let n = page.changes.len() as u64;
-            let applied = self.store(move |a| a.apply_pull_page(&page)).await?;
+            let apply = self.store(move |a| a.apply_pull_page(&page));
+            // The next page is fetched while this one is applied (its cursor is in hand); a page
+            // fetched but not applied is simply fetched again by the next sync.
+            let (applied, prefetched) = if more {
+                let (applied, fetched) =
+                    tokio::join!(apply, self.fetch_page(token, Some(&next), cancel));
+                (applied?, Some(fetched))
+            } else {
+                (apply.await?, None)
+            };
             report.pulled += applied;
             report.pull_pages += 1;
             self.set_progress(|p| {
@@ -466,10 +528,31 @@ impl SyncClient {
                 p.more_to_pull = more;
             });
             self.checkpoint(FailPoint::AfterPullPageApplied, cancel)?;
-            if !more {
-                return Ok(());
+            match prefetched {
+                Some(fetched) => body = fetched?,
+                None => return Ok(()),
             }
         }
+    }
+
+    async fn fetch_page(
+        &self,
+        token: &str,
+        cursor: Option<&Cursor>,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<u8>, SyncError> {
+        let mut query = vec![("limit", self.config.pull_page.max(1).to_string())];
+        if let Some(c) = cursor {
+            query.push(("cursor", c.0.clone()));
+        }
+        let call = Call {
+            method: Method::GET,
+            path: "/v1/sync/pull",
+            query: &query,
+            token: Some(token),
+            body: Body::Empty,
+        };
+        Ok(self.transport.send(&call, cancel).await?)
     }
 
     fn set_progress(&self, f: impl FnOnce(&mut SyncProgress)) {

@@ -91,6 +91,19 @@ fn seed(conn: &Connection, version: i64) {
             ),
         )
         .expect("seed v2 outbox");
+        // The same record edited before it was sent: only this newest version may go out.
+        let mut edited = old.clone();
+        edited.note = "edited under v2".into();
+        conn.execute(
+            "INSERT INTO outbox (record_id, record_kind, payload_json, state, queued_at, \
+             state_changed_at) VALUES (?1, 'inspection', ?2, 'pending', \
+             '2025-02-02T00:00:00.000000000Z', '2025-02-02T00:00:00.000000000Z')",
+            (
+                edited.id.0.to_string(),
+                serde_json::to_string(&edited).expect("json"),
+            ),
+        )
+        .expect("seed v2 edit");
     }
 }
 
