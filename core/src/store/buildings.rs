@@ -1,6 +1,6 @@
 //! The building archive: buildings (一楼一档) and grids, bulk-loaded from sync and read by the app.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{CachedStatement, Connection, Row, Statement, Transaction, params};
 
 use crate::domain::{
     Building, BuildingCode, CategoryScores, CommunityId, Contact, GeoPoint, Grid, GridId, Stars,
@@ -70,49 +70,13 @@ impl Archive {
         self.write(|tx| {
             let existing: i64 = tx.query_row("SELECT count(*) FROM buildings", [], |r| r.get(0))?;
             let existing = usize::try_from(existing).unwrap_or(0);
-            let bulk = buildings.len() >= BULK_LOAD_MIN_ROWS
-                && buildings.len() * 4 >= existing + buildings.len();
+            let bulk = is_bulk_load(buildings.len(), existing, BULK_LOAD_MIN_ROWS);
             if bulk {
                 tx.execute_batch(schema::DROP_LIST_INDEXES)?;
             }
             let mut stmt = tx.prepare_cached(UPSERT_BUILDING)?;
             for b in buildings {
-                let scores = b.scores.as_ref();
-                let manager = b.manager.as_ref().map(to_json).transpose()?;
-                let head = b.building_head.as_ref().map(to_json).transpose()?;
-                let res = stmt.execute(params![
-                    b.code.as_str(),
-                    b.address,
-                    b.location.lat,
-                    b.location.lon,
-                    b.street.as_str(),
-                    b.community.as_str(),
-                    b.grid.as_str(),
-                    b.floors,
-                    b.units,
-                    usage_text(b.usage),
-                    to_json(&b.owner)?,
-                    manager,
-                    head,
-                    b.stars.map(Stars::get),
-                    scores.map(|s| s.safety_livability),
-                    scores.map(|s| s.management),
-                    scores.map(|s| s.honesty_credit),
-                    scores.map(|s| s.civility_hygiene),
-                    b.open_hazards,
-                    b.blacklisted,
-                    b.last_inspected_at.map(time_text),
-                    b.next_due_on.map(date_text),
-                ]);
-                match res {
-                    Err(e) if is_foreign_key_violation(&e) => {
-                        return Err(StoreError::UnknownGrid {
-                            building: b.code.clone(),
-                            grid: b.grid.clone(),
-                        });
-                    }
-                    other => other?,
-                };
+                upsert_building_row(&mut stmt, b)?;
             }
             drop(stmt);
             if bulk {
@@ -146,9 +110,12 @@ impl Archive {
     }
 
     /// Removes buildings that left the phone's scope; returns how many were in the archive.
-    /// Field records and rating history about them stay (they may not be synced yet).
+    /// Field records and rating history about them stay (they may not be synced yet); records are
+    /// removed by a later sync once the server has them in full.
     pub fn remove_buildings(&self, codes: &[BuildingCode]) -> StoreResult<usize> {
+        let now = time_text(self.clock.now());
         self.write(|tx| {
+            super::prune::mark_departed(tx, &codes.iter().collect::<Vec<_>>(), &now)?;
             let mut stmt = tx.prepare_cached("DELETE FROM buildings WHERE code = ?1")?;
             let mut removed = 0;
             for c in codes {
@@ -220,6 +187,56 @@ impl Archive {
                 }
             }
         })
+    }
+}
+
+/// The statement [`upsert_building_row`] runs.
+pub(crate) fn building_upsert<'t>(tx: &'t Transaction<'_>) -> StoreResult<CachedStatement<'t>> {
+    Ok(tx.prepare_cached(UPSERT_BUILDING)?)
+}
+
+/// Whether a load of `rows` buildings into a table of `existing` is done with the list indexes
+/// dropped and rebuilt afterwards.
+pub(crate) fn is_bulk_load(rows: usize, existing: usize, min_rows: usize) -> bool {
+    rows >= min_rows && rows * 4 >= existing + rows
+}
+
+/// Inserts or replaces one building (its grid must be held) with a statement from
+/// [`building_upsert`].
+pub(crate) fn upsert_building_row(stmt: &mut Statement<'_>, b: &Building) -> StoreResult<()> {
+    let scores = b.scores.as_ref();
+    let manager = b.manager.as_ref().map(to_json).transpose()?;
+    let head = b.building_head.as_ref().map(to_json).transpose()?;
+    let res = stmt.execute(params![
+        b.code.as_str(),
+        b.address,
+        b.location.lat,
+        b.location.lon,
+        b.street.as_str(),
+        b.community.as_str(),
+        b.grid.as_str(),
+        b.floors,
+        b.units,
+        usage_text(b.usage),
+        to_json(&b.owner)?,
+        manager,
+        head,
+        b.stars.map(Stars::get),
+        scores.map(|s| s.safety_livability),
+        scores.map(|s| s.management),
+        scores.map(|s| s.honesty_credit),
+        scores.map(|s| s.civility_hygiene),
+        b.open_hazards,
+        b.blacklisted,
+        b.last_inspected_at.map(time_text),
+        b.next_due_on.map(date_text),
+    ]);
+    match res {
+        Err(e) if is_foreign_key_violation(&e) => Err(StoreError::UnknownGrid {
+            building: b.code.clone(),
+            grid: b.grid.clone(),
+        }),
+        other => other.map(|_| ()).map_err(StoreError::from),
     }
 }
 

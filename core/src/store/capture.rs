@@ -20,7 +20,7 @@ use super::codec::{
     date_text, from_json, kind_text, record_id_text, severity_text, status_text, time_text, to_json,
 };
 use super::error::{StoreError, StoreResult};
-use super::outbox::{OutboxSeq, RecordKind, enqueue};
+use super::outbox::{OutboxSeq, RecordKind, enqueue, supersede_unsent};
 
 /// Longest free text a record may carry, in characters (Chinese characters count one each).
 /// Policy with a shipped default, like [`crate::domain::CaptureLimits`].
@@ -144,7 +144,9 @@ impl Archive {
                 [&id],
             )?;
             link_photos(tx, LinkTable::Inspection, &id, &inspection.photos)?;
-            enqueue(tx, inspection.id, RecordKind::Inspection, &json, now)
+            let seq = enqueue(tx, inspection.id, RecordKind::Inspection, &json, now)?;
+            supersede_unsent(tx, inspection.id, seq, now)?;
+            Ok(seq)
         })
     }
 
@@ -191,7 +193,9 @@ impl Archive {
             )?;
             tx.execute("DELETE FROM event_photos WHERE event_id = ?1", [&id])?;
             link_photos(tx, LinkTable::Event, &id, &event.photos)?;
-            enqueue(tx, event.id, RecordKind::Event, &json, now)
+            let seq = enqueue(tx, event.id, RecordKind::Event, &json, now)?;
+            supersede_unsent(tx, event.id, seq, now)?;
+            Ok(seq)
         })
     }
 

@@ -4,6 +4,7 @@
 //! version that is in flight can never swallow the edit; the server applies entries in `seq` order.
 //!
 //! States: pending → in_flight → acked | rejected; in_flight → pending again when an upload fails.
+//! An edit marks the record's older entries that were never sent as acked (`superseded_by`).
 
 use std::fmt;
 
@@ -36,7 +37,7 @@ impl RecordKind {
         }
     }
 
-    fn parse(s: &str) -> StoreResult<Self> {
+    pub(crate) fn parse(s: &str) -> StoreResult<Self> {
         match s {
             "inspection" => Ok(RecordKind::Inspection),
             "event" => Ok(RecordKind::Event),
@@ -159,6 +160,23 @@ pub(crate) fn enqueue(
     )?;
     stmt.execute((record_id_text(record_id), kind.as_str(), payload_json, &now))?;
     Ok(tx.last_insert_rowid())
+}
+
+/// An edit replaces the record's versions that were never handed to a push: they are marked acked
+/// with `superseded_by`, and only the newest version goes out. Versions already numbered for a push
+/// stay: the server may hold them, and it requires every number to arrive.
+pub(crate) fn supersede_unsent(
+    tx: &Transaction<'_>,
+    record_id: RecordId,
+    newest: OutboxSeq,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "UPDATE outbox SET state = 'acked', superseded_by = ?2, state_changed_at = ?3 \
+         WHERE record_id = ?1 AND seq < ?2 AND state = 'pending' AND push_seq IS NULL",
+    )?
+    .execute((record_id_text(record_id), newest, time_text(now)))?;
+    Ok(())
 }
 
 impl Archive {
