@@ -9,6 +9,7 @@
 //!   presence and worker assessment — pure functions over the records (see `docs/planning.md`).
 //! - [`store`]: the on-device archive (SQLite): buildings, grids, field records, photos, sync outbox.
 //! - [`protocol`]: the sync wire types shared by the phone and the sync server.
+//! - `sync` (feature `sync-client`): the phone's sync client over HTTP.
 //!
 //! Nothing here depends on uniffi or an HTTP stack; the FFI crate and the server build on top.
 
@@ -22,6 +23,8 @@ pub mod rating;
 mod records;
 pub mod store;
 pub mod supervision;
+#[cfg(feature = "sync-client")]
+pub mod sync;
 pub mod synth;
 #[cfg(test)]
 mod testkit;

@@ -1,3 +1,5 @@
 //! gridwalk-tests: end-to-end harness and benchmarks.
 
 pub mod bench;
+pub mod sync_bench;
+pub mod sync_harness;

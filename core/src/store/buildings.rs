@@ -1,6 +1,6 @@
 //! The building archive: buildings (一楼一档) and grids, bulk-loaded from sync and read by the app.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, Row, Transaction, params};
 
 use crate::domain::{
     Building, BuildingCode, CategoryScores, CommunityId, Contact, GeoPoint, Grid, GridId, Stars,
@@ -75,46 +75,9 @@ impl Archive {
             if bulk {
                 tx.execute_batch(schema::DROP_LIST_INDEXES)?;
             }
-            let mut stmt = tx.prepare_cached(UPSERT_BUILDING)?;
             for b in buildings {
-                let scores = b.scores.as_ref();
-                let manager = b.manager.as_ref().map(to_json).transpose()?;
-                let head = b.building_head.as_ref().map(to_json).transpose()?;
-                let res = stmt.execute(params![
-                    b.code.as_str(),
-                    b.address,
-                    b.location.lat,
-                    b.location.lon,
-                    b.street.as_str(),
-                    b.community.as_str(),
-                    b.grid.as_str(),
-                    b.floors,
-                    b.units,
-                    usage_text(b.usage),
-                    to_json(&b.owner)?,
-                    manager,
-                    head,
-                    b.stars.map(Stars::get),
-                    scores.map(|s| s.safety_livability),
-                    scores.map(|s| s.management),
-                    scores.map(|s| s.honesty_credit),
-                    scores.map(|s| s.civility_hygiene),
-                    b.open_hazards,
-                    b.blacklisted,
-                    b.last_inspected_at.map(time_text),
-                    b.next_due_on.map(date_text),
-                ]);
-                match res {
-                    Err(e) if is_foreign_key_violation(&e) => {
-                        return Err(StoreError::UnknownGrid {
-                            building: b.code.clone(),
-                            grid: b.grid.clone(),
-                        });
-                    }
-                    other => other?,
-                };
+                upsert_building_in(tx, b)?;
             }
-            drop(stmt);
             if bulk {
                 tx.execute_batch(schema::LIST_INDEXES)?;
             }
@@ -146,9 +109,12 @@ impl Archive {
     }
 
     /// Removes buildings that left the phone's scope; returns how many were in the archive.
-    /// Field records and rating history about them stay (they may not be synced yet).
+    /// Field records and rating history about them stay (they may not be synced yet); records are
+    /// removed by a later sync once the server has them in full.
     pub fn remove_buildings(&self, codes: &[BuildingCode]) -> StoreResult<usize> {
+        let now = time_text(self.clock.now());
         self.write(|tx| {
+            super::prune::mark_departed(tx, &codes.iter().collect::<Vec<_>>(), &now)?;
             let mut stmt = tx.prepare_cached("DELETE FROM buildings WHERE code = ?1")?;
             let mut removed = 0;
             for c in codes {
@@ -220,6 +186,45 @@ impl Archive {
                 }
             }
         })
+    }
+}
+
+/// Inserts or replaces one building inside the caller's transaction (its grid must be held).
+pub(crate) fn upsert_building_in(tx: &Transaction<'_>, b: &Building) -> StoreResult<()> {
+    let mut stmt = tx.prepare_cached(UPSERT_BUILDING)?;
+    let scores = b.scores.as_ref();
+    let manager = b.manager.as_ref().map(to_json).transpose()?;
+    let head = b.building_head.as_ref().map(to_json).transpose()?;
+    let res = stmt.execute(params![
+        b.code.as_str(),
+        b.address,
+        b.location.lat,
+        b.location.lon,
+        b.street.as_str(),
+        b.community.as_str(),
+        b.grid.as_str(),
+        b.floors,
+        b.units,
+        usage_text(b.usage),
+        to_json(&b.owner)?,
+        manager,
+        head,
+        b.stars.map(Stars::get),
+        scores.map(|s| s.safety_livability),
+        scores.map(|s| s.management),
+        scores.map(|s| s.honesty_credit),
+        scores.map(|s| s.civility_hygiene),
+        b.open_hazards,
+        b.blacklisted,
+        b.last_inspected_at.map(time_text),
+        b.next_due_on.map(date_text),
+    ]);
+    match res {
+        Err(e) if is_foreign_key_violation(&e) => Err(StoreError::UnknownGrid {
+            building: b.code.clone(),
+            grid: b.grid.clone(),
+        }),
+        other => other.map(|_| ()).map_err(StoreError::from),
     }
 }
 

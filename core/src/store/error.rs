@@ -71,6 +71,12 @@ pub enum StoreError {
         from: OutboxStateName,
         to: OutboxStateName,
     },
+    #[error(
+        "records of worker '{worker}' are not synced yet; log in as '{worker}' and sync them first"
+    )]
+    UnsyncedRecordsOfAnotherWorker { worker: String },
+    #[error("the server's answer names another record under push number {push_seq}")]
+    PushAnswerMismatch { push_seq: u64 },
     #[error("page limit must be 1..={max}, got {got}")]
     BadPageLimit { got: u32, max: u32 },
 

@@ -20,8 +20,14 @@ mod error;
 pub mod list;
 mod outbox;
 mod photos;
+mod prune;
 mod ratings;
+mod reviews;
 mod schema;
+mod sync_photos;
+mod sync_pull;
+mod sync_push;
+mod sync_state;
 
 #[cfg(test)]
 mod tests;
@@ -42,6 +48,10 @@ pub use error::{StoreError, StoreResult};
 pub use list::{BuildingFilter, BuildingSummary, Page, Scope};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxSeq, OutboxState, OutboxStateName, RecordKind};
 pub use ratings::RatingRecord;
+pub use reviews::ReviewView;
+pub use sync_pull::PullApplied;
+pub use sync_push::{EDIT_NOT_ACCEPTED, PushApplied, PushItem, RejectedRecord};
+pub use sync_state::{SyncCounts, SyncSession, SyncState};
 
 /// How to open an archive.
 #[derive(Clone)]

@@ -36,7 +36,7 @@ impl RecordKind {
         }
     }
 
-    fn parse(s: &str) -> StoreResult<Self> {
+    pub(crate) fn parse(s: &str) -> StoreResult<Self> {
         match s {
             "inspection" => Ok(RecordKind::Inspection),
             "event" => Ok(RecordKind::Event),

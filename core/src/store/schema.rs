@@ -5,6 +5,8 @@
 //! - v1: the building archive — grids, buildings, catalog versions.
 //! - v2: field capture — inspections, events, photos and their links, the sync outbox, the device
 //!   identity and the rating history.
+//! - v3: sync — the sync state (login, pull cursor, push numbering, last result), each outbox
+//!   entry's push sequence number, supervisors' review outcomes, photo upload states.
 //!
 //! A test builds every earlier version by applying steps 1..k, upgrades it and checks that the result
 //! equals a freshly created database object for object. So: when adding version N+1, append a step
@@ -15,10 +17,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::error::{StoreError, StoreResult};
 
 /// The version [`CURRENT_SCHEMA`] creates and the code reads and writes.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Step `i` takes a database from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V0_TO_V1, V1_TO_V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V0_TO_V1, V1_TO_V2, V2_TO_V3];
 
 const V0_TO_V1: &str = r#"
 CREATE TABLE grids (
@@ -167,6 +169,51 @@ CREATE TABLE rating_history (
 CREATE INDEX rating_history_building ON rating_history (building_code, rated_at);
 "#;
 
+const V2_TO_V3: &str = r#"
+ALTER TABLE outbox ADD COLUMN push_seq INTEGER CHECK (push_seq > 0);
+ALTER TABLE outbox ADD COLUMN superseded_by INTEGER;
+CREATE TABLE sync_state (
+    singleton INTEGER PRIMARY KEY NOT NULL CHECK (singleton = 1),
+    server_url TEXT,
+    username TEXT,
+    role TEXT,
+    scope TEXT,
+    token TEXT,
+    token_expires_at TEXT,
+    login_required INTEGER NOT NULL DEFAULT 0 CHECK (login_required IN (0, 1)),
+    pull_cursor TEXT,
+    last_push_seq INTEGER NOT NULL DEFAULT 0 CHECK (last_push_seq >= 0),
+    server_catalog_version INTEGER,
+    server_policy_version INTEGER,
+    last_success_at TEXT,
+    last_error TEXT,
+    last_error_at TEXT
+) STRICT;
+INSERT INTO sync_state (singleton) VALUES (1);
+
+CREATE UNIQUE INDEX outbox_push_seq ON outbox (push_seq) WHERE push_seq IS NOT NULL;
+
+CREATE TABLE review_outcomes (
+    record_id TEXT PRIMARY KEY NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('approved', 'sent_back')),
+    comment TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    reviewed_at TEXT NOT NULL,
+    received_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE departed_buildings (
+    code TEXT PRIMARY KEY NOT NULL,
+    departed_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE photo_uploads (
+    sha256 TEXT PRIMARY KEY NOT NULL REFERENCES photos (sha256),
+    state TEXT NOT NULL CHECK (state IN ('missing', 'stored')),
+    updated_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+"#;
+
 /// The whole schema at [`SCHEMA_VERSION`], table by table, as a fresh archive gets it.
 ///
 /// Design notes:
@@ -186,6 +233,13 @@ CREATE INDEX rating_history_building ON rating_history (building_code, rated_at)
 /// - Inspections and events keep the full record as JSON (the exact thing that syncs) plus the
 ///   columns queries filter on; photo links are real rows with foreign keys to `photos`.
 /// - `outbox.seq` is AUTOINCREMENT so a sequence number is never reused, even after rows are deleted.
+/// - `outbox.push_seq` is the per-device number the server sees (it requires them without gaps), given
+///   when an entry is first handed to a push and kept for every resend; `outbox.seq` cannot serve, as
+///   entries replaced before they were ever sent are skipped. `sync_state.last_push_seq` is the
+///   counter.
+/// - `departed_buildings`: codes that left the phone (tombstone, scope reset) while records about them
+///   may still wait for the server; such records are removed once the server has them in full.
+/// - `sync_state` holds the bearer token: it is encrypted exactly when the archive is.
 pub(crate) const CURRENT_SCHEMA: &str = r#"
 -- v1: building archive
 CREATE TABLE grids (
@@ -318,6 +372,10 @@ CREATE TABLE outbox (
     reject_message TEXT,
     queued_at TEXT NOT NULL,
     state_changed_at TEXT NOT NULL,
+    -- v3: the number the entry was pushed under (NULL: never handed to a push), and for an entry
+    -- replaced by a newer version of its record before it was ever sent, that entry's seq.
+    push_seq INTEGER CHECK (push_seq > 0),
+    superseded_by INTEGER,
     CHECK ((state = 'rejected') = (reject_code IS NOT NULL))
 ) STRICT;
 CREATE INDEX outbox_state ON outbox (state, seq);
@@ -331,6 +389,48 @@ CREATE TABLE rating_history (
     explanation_json TEXT NOT NULL
 ) STRICT;
 CREATE INDEX rating_history_building ON rating_history (building_code, rated_at);
+
+-- v3: sync
+CREATE TABLE sync_state (
+    singleton INTEGER PRIMARY KEY NOT NULL CHECK (singleton = 1),
+    server_url TEXT,
+    username TEXT,
+    role TEXT,
+    scope TEXT,
+    token TEXT,
+    token_expires_at TEXT,
+    login_required INTEGER NOT NULL DEFAULT 0 CHECK (login_required IN (0, 1)),
+    pull_cursor TEXT,
+    last_push_seq INTEGER NOT NULL DEFAULT 0 CHECK (last_push_seq >= 0),
+    server_catalog_version INTEGER,
+    server_policy_version INTEGER,
+    last_success_at TEXT,
+    last_error TEXT,
+    last_error_at TEXT
+) STRICT;
+INSERT INTO sync_state (singleton) VALUES (1);
+
+CREATE UNIQUE INDEX outbox_push_seq ON outbox (push_seq) WHERE push_seq IS NOT NULL;
+
+CREATE TABLE review_outcomes (
+    record_id TEXT PRIMARY KEY NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('approved', 'sent_back')),
+    comment TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    reviewed_at TEXT NOT NULL,
+    received_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE departed_buildings (
+    code TEXT PRIMARY KEY NOT NULL,
+    departed_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE photo_uploads (
+    sha256 TEXT PRIMARY KEY NOT NULL REFERENCES photos (sha256),
+    state TEXT NOT NULL CHECK (state IN ('missing', 'stored')),
+    updated_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
 "#;
 
 /// The officer-list indexes on `buildings`, exactly as in [`CURRENT_SCHEMA`] (a test keeps them

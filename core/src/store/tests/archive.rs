@@ -23,7 +23,7 @@ fn store_open_sets_wal_durability_and_foreign_keys() {
     assert_eq!(sync, 2, "synchronous=FULL");
     assert_eq!(fk, 1);
     assert_eq!(temp, 2, "temp_store=MEMORY");
-    assert_eq!(f.archive.schema_version().expect("version"), 2);
+    assert_eq!(f.archive.schema_version().expect("version"), 3);
     assert!(f.archive.photos_dir().ends_with("archive.db.photos"));
     assert!(f.archive.photos_dir().is_dir());
     // The read connection refuses writes.
@@ -70,15 +70,15 @@ fn store_refuses_a_newer_schema() {
     let path = dir.path().join("archive.db");
     {
         let conn = rusqlite::Connection::open(&path).expect("raw open");
-        conn.pragma_update(None, "user_version", 3).expect("bump");
+        conn.pragma_update(None, "user_version", 4).expect("bump");
     }
     let err = Archive::open(&path, ArchiveOptions::default()).expect_err("newer schema");
     assert!(
         matches!(
             err,
             StoreError::NewerSchema {
-                found: 3,
-                supported: 2
+                found: 4,
+                supported: 3
             }
         ),
         "{err:?}"

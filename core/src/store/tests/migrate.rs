@@ -77,6 +77,21 @@ fn seed(conn: &Connection, version: i64) {
         )
         .expect("seed catalog");
     }
+    if version >= 2 {
+        // An entry an older app version queued and never sent: it must still go out after the
+        // upgrade, numbered by the v3 push counter.
+        let old = inspection(900);
+        conn.execute(
+            "INSERT INTO outbox (record_id, record_kind, payload_json, state, queued_at, \
+             state_changed_at) VALUES (?1, 'inspection', ?2, 'pending', \
+             '2025-02-01T00:00:00.000000000Z', '2025-02-01T00:00:00.000000000Z')",
+            (
+                old.id.0.to_string(),
+                serde_json::to_string(&old).expect("json"),
+            ),
+        )
+        .expect("seed v2 outbox");
+    }
 }
 
 fn check_seeded_rows(archive: &Archive, version: i64) {
@@ -89,6 +104,27 @@ fn check_seeded_rows(archive: &Archive, version: i64) {
         assert!(archive.grid(&GridId::from("G1")).expect("read").is_some());
         assert_eq!(archive.catalog().expect("catalog").version, 7);
     }
+    if version >= 2 {
+        let pending = archive.pending_outbox(10).expect("pending");
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].kind, crate::store::RecordKind::Inspection);
+        assert_eq!(
+            pending[0].record().expect("decodes").id(),
+            pending[0].record_id
+        );
+        let batch = archive.claim_push_batch(10).expect("claim");
+        assert_eq!(batch.len(), 1);
+        assert_eq!(
+            batch[0].push_seq, 1,
+            "the first push number of an upgraded archive"
+        );
+        archive
+            .return_to_pending(&[batch[0].outbox_seq])
+            .expect("unclaim");
+    }
+    let state = archive.sync_state().expect("sync state");
+    assert_eq!(state.pull_cursor, None);
+    assert!(state.session.is_none());
 }
 
 #[test]

@@ -10,3 +10,4 @@ mod list;
 mod migrate;
 mod outbox;
 mod photos;
+mod sync;

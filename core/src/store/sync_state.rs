@@ -1,0 +1,270 @@
+//! What the phone remembers about syncing: who is logged in (with the bearer token, kept in the
+//! archive so it is encrypted exactly when the archive is), where the last pull stopped, the push
+//! numbering, and how the last sync ended. One row, `sync_state`.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{Cursor, LoginResponse, Role, Scope};
+
+use super::Archive;
+use super::codec::{parse_time, time_text, u64_to_sql};
+use super::error::{StoreError, StoreResult};
+
+/// The account the phone is logged in with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SyncSession {
+    pub server_url: String,
+    pub username: String,
+    pub role: Role,
+    pub scope: Scope,
+    /// Bearer token; never printed by `Debug`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for SyncSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncSession")
+            .field("server_url", &self.server_url)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("scope", &self.scope)
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The stored sync state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncState {
+    /// The last account that logged in on this phone (kept when its token is dropped, so the app
+    /// can offer "log in again as …").
+    pub username: Option<String>,
+    pub server_url: Option<String>,
+    /// Present while the phone holds a token the server has not refused.
+    pub session: Option<SyncSession>,
+    /// The server refused the token (expired, revoked): the worker must log in again. Nothing
+    /// recorded is affected.
+    pub login_required: bool,
+    /// Where the next pull continues; `None`: from the beginning.
+    pub pull_cursor: Option<Cursor>,
+    /// The last per-device push number handed out.
+    pub last_push_seq: u64,
+    pub server_catalog_version: Option<u32>,
+    pub server_policy_version: Option<u32>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+}
+
+/// What waits to be synced, for the worker's status line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCounts {
+    /// Records with a version not yet answered by the server (pending or in flight).
+    pub pending_records: u64,
+    /// Of those, handed to a push that has not been answered yet.
+    pub in_flight_records: u64,
+    /// Records the server refused (latest version), see [`Archive::rejected_records`].
+    pub rejected_records: u64,
+    /// Photos not yet known to be on the server.
+    pub pending_photos: u64,
+}
+
+impl Archive {
+    pub fn sync_state(&self) -> StoreResult<SyncState> {
+        self.read(read_state)
+    }
+
+    pub fn sync_counts(&self) -> StoreResult<SyncCounts> {
+        let pending_photos = self.pending_photo_count()?;
+        self.read(|conn| {
+            let (pending, in_flight): (i64, i64) = conn.query_row(
+                "SELECT count(DISTINCT record_id), \
+                 count(DISTINCT CASE WHEN state = 'in_flight' THEN record_id END) \
+                 FROM outbox WHERE state IN ('pending', 'in_flight')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let rejected = super::sync_push::rejected_records(conn)?.len() as u64;
+            Ok(SyncCounts {
+                pending_records: pending.unsigned_abs(),
+                in_flight_records: in_flight.unsigned_abs(),
+                rejected_records: rejected,
+                pending_photos,
+            })
+        })
+    }
+
+    /// Keeps a successful login. A login to another server, or as another account, starts pulling
+    /// from the beginning (the old cursor means nothing there). Refused with
+    /// [`StoreError::UnsyncedRecordsOfAnotherWorker`] while records of another worker still wait to
+    /// be pushed: they can only be sent under their own account.
+    pub fn save_login(&self, server_url: &str, login: &LoginResponse) -> StoreResult<()> {
+        self.write(|tx| {
+            let others = unsynced_workers_other_than(tx, &login.user.username)?;
+            if let Some(worker) = others.into_iter().next() {
+                return Err(StoreError::UnsyncedRecordsOfAnotherWorker { worker });
+            }
+            let (old_url, old_user): (Option<String>, Option<String>) = tx.query_row(
+                "SELECT server_url, username FROM sync_state WHERE singleton = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let same_place = old_url.as_deref() == Some(server_url)
+                && old_user.as_deref() == Some(login.user.username.as_str());
+            tx.execute(
+                "UPDATE sync_state SET server_url = ?1, username = ?2, role = ?3, scope = ?4, \
+                 token = ?5, token_expires_at = ?6, login_required = 0, \
+                 last_push_seq = max(last_push_seq, ?7), \
+                 pull_cursor = CASE WHEN ?8 THEN pull_cursor ELSE NULL END \
+                 WHERE singleton = 1",
+                rusqlite::params![
+                    server_url,
+                    login.user.username,
+                    login.user.role.as_str(),
+                    login.user.scope.to_string(),
+                    login.token,
+                    time_text(login.expires_at),
+                    u64_to_sql(login.device_last_seq),
+                    same_place,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The server refused the token: drop it and ask for a new login. Everything recorded, the
+    /// outbox and the pull cursor stay.
+    pub fn require_login(&self, reason: &str) -> StoreResult<()> {
+        let now = time_text(self.clock.now());
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE sync_state SET token = NULL, token_expires_at = NULL, login_required = 1, \
+                 last_error = ?1, last_error_at = ?2 WHERE singleton = 1",
+                (reason, &now),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Forgets the token (the worker logged out); the rest stays.
+    pub fn logout(&self) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE sync_state SET token = NULL, token_expires_at = NULL, login_required = 0 \
+                 WHERE singleton = 1",
+                [],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A sync ran to the end.
+    pub fn record_sync_success(&self) -> StoreResult<()> {
+        let now = time_text(self.clock.now());
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE sync_state SET last_success_at = ?1, last_error = NULL, \
+                 last_error_at = NULL WHERE singleton = 1",
+                [&now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A sync stopped early; `message` is what the worker is shown.
+    pub fn record_sync_error(&self, message: &str) -> StoreResult<()> {
+        let now = time_text(self.clock.now());
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE sync_state SET last_error = ?1, last_error_at = ?2 WHERE singleton = 1",
+                (message, &now),
+            )?;
+            Ok(())
+        })
+    }
+}
+
+pub(crate) fn read_state(conn: &Connection) -> StoreResult<SyncState> {
+    let row = conn
+        .query_row(
+            "SELECT server_url, username, role, scope, token, token_expires_at, login_required, \
+             pull_cursor, last_push_seq, server_catalog_version, server_policy_version, \
+             last_success_at, last_error, last_error_at FROM sync_state WHERE singleton = 1",
+            [],
+            |r| {
+                Ok((
+                    (
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, bool>(6)?,
+                    ),
+                    (
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, i64>(8)?,
+                        r.get::<_, Option<u32>>(9)?,
+                        r.get::<_, Option<u32>>(10)?,
+                        r.get::<_, Option<String>>(11)?,
+                        r.get::<_, Option<String>>(12)?,
+                        r.get::<_, Option<String>>(13)?,
+                    ),
+                ))
+            },
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::corrupt("the sync state row is missing"))?;
+    let ((url, user, role, scope, token, expires, login_required), rest) = row;
+    let (cursor, last_push_seq, catalog_v, policy_v, success, error, error_at) = rest;
+    let session = match (&url, &user, role, scope, token, expires) {
+        (Some(url), Some(user), Some(role), Some(scope), Some(token), Some(expires)) => {
+            Some(SyncSession {
+                server_url: url.clone(),
+                username: user.clone(),
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::corrupt("the stored role is unknown"))?,
+                scope: Scope::parse(&scope)
+                    .ok_or_else(|| StoreError::corrupt("the stored scope is malformed"))?,
+                token,
+                expires_at: parse_time(&expires)?,
+            })
+        }
+        _ => None,
+    };
+    Ok(SyncState {
+        username: user,
+        server_url: url,
+        session,
+        login_required,
+        pull_cursor: cursor.filter(|c| !c.is_empty()).map(Cursor),
+        last_push_seq: last_push_seq.unsigned_abs(),
+        server_catalog_version: catalog_v,
+        server_policy_version: policy_v,
+        last_success_at: success.map(|t| parse_time(&t)).transpose()?,
+        last_error: error,
+        last_error_at: error_at.map(|t| parse_time(&t)).transpose()?,
+    })
+}
+
+/// Workers (other than `username`) named by outbox entries that still wait to be pushed.
+fn unsynced_workers_other_than(tx: &Transaction<'_>, username: &str) -> StoreResult<Vec<String>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT DISTINCT json_extract(payload_json, '$.worker') FROM outbox \
+         WHERE state IN ('pending', 'in_flight') \
+         AND json_extract(payload_json, '$.worker') IS NOT ?1",
+    )?;
+    let rows = stmt.query_map([username], |r| r.get::<_, Option<String>>(0))?;
+    let mut out = Vec::new();
+    for w in rows {
+        out.push(w?.unwrap_or_default());
+    }
+    Ok(out)
+}

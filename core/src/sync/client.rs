@@ -1,0 +1,515 @@
+//! [`SyncClient`]: login, `sync_now` (push → photos → pull), status, cancellation.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use reqwest::Method;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::PhotoRef;
+use crate::protocol::{
+    DeviceId, ErrorCode, LoginRequest, LoginResponse, PhotoStatus, PullResponse, PushResponse,
+    UserInfo,
+};
+use crate::store::{Archive, PushItem, StoreResult};
+
+use super::config::SyncConfig;
+use super::error::SyncError;
+use super::fail::{FailPoint, FailPoints};
+use super::status::{SyncPhase, SyncProgress, SyncReport, SyncStatus};
+use super::transport::{Body, Call, Failure, Transport, WireBytes};
+
+/// The phone's sync client. One per archive: it owns the archive's outbox while a sync runs.
+///
+/// Every store call runs under `spawn_blocking` and no SQLite connection is held across an await.
+/// Cheap to share behind an `Arc`; `status` and `cancel` may be called from anywhere at any time.
+#[derive(Debug)]
+pub struct SyncClient {
+    archive: Arc<Archive>,
+    config: SyncConfig,
+    device: DeviceId,
+    transport: Transport,
+    running: AtomicBool,
+    cancel: Mutex<Option<CancellationToken>>,
+    progress: Mutex<SyncProgress>,
+    fail: FailPoints,
+}
+
+/// Clears `running` however the sync ends.
+struct Running<'a>(&'a SyncClient);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.cancel) = None;
+        self.0.running.store(false, Ordering::SeqCst);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SyncClient {
+    pub fn new(archive: Arc<Archive>, config: SyncConfig) -> Result<Self, SyncError> {
+        let device = DeviceId::parse(&archive.device_id().to_string())
+            .map_err(|e| SyncError::Setup(format!("device id: {e}")))?;
+        let transport = Transport::new(&config)?;
+        Ok(Self {
+            archive,
+            config,
+            device,
+            transport,
+            running: AtomicBool::new(false),
+            cancel: Mutex::new(None),
+            progress: Mutex::new(SyncProgress::default()),
+            fail: FailPoints::default(),
+        })
+    }
+
+    pub fn device_id(&self) -> &DeviceId {
+        &self.device
+    }
+
+    pub fn archive(&self) -> &Arc<Archive> {
+        &self.archive
+    }
+
+    /// Bytes and requests on the wire since this client was made.
+    pub fn wire(&self) -> WireBytes {
+        self.transport.counters.snapshot()
+    }
+
+    /// Test hook: the sync dies (no clean-up) the `nth` time it reaches `point`.
+    #[cfg(feature = "sync-fail-points")]
+    pub fn fail_at(&self, point: FailPoint, nth: u32) {
+        self.fail.arm(point, nth);
+    }
+
+    /// Logs in and keeps the token in the archive. The password is not kept.
+    pub async fn login(&self, username: &str, password: &str) -> Result<UserInfo, SyncError> {
+        let body = serde_json::to_vec(&LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            device_id: self.device.clone(),
+        })
+        .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let call = Call {
+            method: Method::POST,
+            path: "/v1/auth/login",
+            query: &[],
+            token: None,
+            body: Body::Json(body),
+        };
+        let login: LoginResponse = match self
+            .transport
+            .send_json(&call, &CancellationToken::new())
+            .await
+        {
+            Ok(l) => l,
+            Err(Failure::Unauthorized(e)) if e.code == ErrorCode::InvalidCredentials => {
+                return Err(SyncError::InvalidCredentials);
+            }
+            Err(f) => return Err(f.into()),
+        };
+        let url = self.config.server_url.clone();
+        let user = login.user.clone();
+        self.store(move |a| a.save_login(&url, &login)).await?;
+        Ok(user)
+    }
+
+    /// Forgets the token on the phone (records and outbox stay).
+    pub async fn logout(&self) -> Result<(), SyncError> {
+        self.store(|a| a.logout()).await
+    }
+
+    /// Stops the running sync at its next step or wait; what it did so far stays, and the next
+    /// sync continues from there. A no-op when idle.
+    pub fn cancel(&self) {
+        if let Some(c) = lock(&self.cancel).as_ref() {
+            c.cancel();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Everything the sync screen shows.
+    pub async fn status(&self) -> Result<SyncStatus, SyncError> {
+        let (state, counts) = self
+            .store(|a| Ok((a.sync_state()?, a.sync_counts()?)))
+            .await?;
+        let running = self.is_running();
+        Ok(SyncStatus {
+            username: state.username,
+            logged_in: state.session.is_some(),
+            login_required: state.login_required,
+            pending_records: counts.pending_records,
+            pending_photos: counts.pending_photos,
+            rejected_records: counts.rejected_records,
+            last_success_at: state.last_success_at,
+            last_error: state.last_error,
+            last_error_at: state.last_error_at,
+            running,
+            progress: running.then(|| *lock(&self.progress)),
+            wire: self.wire(),
+        })
+    }
+
+    /// Pushes the outbox, uploads the photos the server lacks, pulls what changed — each step
+    /// committed as it goes, so a sync stopped anywhere (no signal, cancel, the app killed)
+    /// loses nothing and the next one continues.
+    pub async fn sync_now(&self) -> Result<SyncReport, SyncError> {
+        if self.running.swap(true, Ordering::SeqCst) {
+            return Err(SyncError::AlreadyRunning);
+        }
+        let cancel = CancellationToken::new();
+        *lock(&self.cancel) = Some(cancel.clone());
+        let _running = Running(self);
+        *lock(&self.progress) = SyncProgress::default();
+
+        let started = Instant::now();
+        let wire_before = self.wire();
+        let mut report = SyncReport::default();
+        let result = self.run(&cancel, &mut report).await;
+        report.wire = self.wire().since(wire_before);
+        report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match result {
+            Ok(()) => {
+                self.store(|a| a.record_sync_success()).await?;
+                Ok(report)
+            }
+            // A simulated crash writes nothing more.
+            Err(e @ SyncError::Killed(_)) => Err(e),
+            Err(SyncError::LoginRequired { reason }) => {
+                let r = reason.clone();
+                self.store(move |a| a.require_login(&r)).await?;
+                Err(SyncError::LoginRequired { reason })
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                self.store(move |a| a.record_sync_error(&msg)).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        cancel: &CancellationToken,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        // Entries left in flight by a sync that was killed go out again under their numbers; the
+        // server answers "duplicate" for any it had already stored.
+        report.requeued = self.store(|a| a.requeue_in_flight()).await? as u64;
+        let state = self.store(|a| a.sync_state()).await?;
+        let Some(session) = state.session else {
+            return Err(if state.login_required {
+                SyncError::LoginRequired {
+                    reason: state
+                        .last_error
+                        .unwrap_or_else(|| "the server refused the token".into()),
+                }
+            } else {
+                SyncError::NotLoggedIn
+            });
+        };
+        if session.expires_at <= chrono::Utc::now() {
+            return Err(SyncError::LoginRequired {
+                reason: "the login has expired".into(),
+            });
+        }
+        let token = session.token;
+        self.checkpoint(FailPoint::BeforePush, cancel)?;
+        self.push_all(&token, cancel, report).await?;
+        self.upload_photos(&token, cancel, report).await?;
+        self.pull_all(&token, cancel, report).await?;
+        // The pull's list of photos the server lacks is the complete one; send any it named.
+        self.upload_photos(&token, cancel, report).await?;
+        self.set_progress(|p| p.phase = SyncPhase::Finishing);
+        Ok(())
+    }
+
+    fn checkpoint(&self, point: FailPoint, cancel: &CancellationToken) -> Result<(), SyncError> {
+        if self.fail.fires(point) {
+            return Err(SyncError::Killed(point));
+        }
+        if cancel.is_cancelled() {
+            return Err(SyncError::Cancelled);
+        }
+        Ok(())
+    }
+
+    async fn push_all(
+        &self,
+        token: &str,
+        cancel: &CancellationToken,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let counts = self.store(|a| a.sync_counts()).await?;
+        self.set_progress(|p| {
+            p.phase = SyncPhase::Pushing;
+            p.records_to_push = counts.pending_records;
+        });
+        let mut batch_size = self.config.push_batch.max(1);
+        loop {
+            if cancel.is_cancelled() {
+                return Err(SyncError::Cancelled);
+            }
+            let items = self.store(move |a| a.claim_push_batch(batch_size)).await?;
+            if items.is_empty() {
+                return Ok(());
+            }
+            self.checkpoint(FailPoint::AfterClaim, cancel)?;
+            let body = push_body(&self.device, &items);
+            let call = Call {
+                method: Method::POST,
+                path: "/v1/sync/push",
+                query: &[],
+                token: Some(token),
+                body: Body::Json(body.into_bytes()),
+            };
+            let response: PushResponse = match self.transport.send_json(&call, cancel).await {
+                Ok(r) => r,
+                Err(failure) => {
+                    // Not sent, or sent without an answer: the same entries go again later
+                    // under the same numbers, which the server deduplicates.
+                    let seqs: Vec<_> = items.iter().map(|i| i.outbox_seq).collect();
+                    self.store(move |a| a.return_to_pending(&seqs)).await?;
+                    if let Failure::Status(_, e) = &failure
+                        && matches!(e.code, ErrorCode::BatchTooLarge | ErrorCode::BodyTooLarge)
+                        && batch_size > 1
+                    {
+                        batch_size /= 2;
+                        continue;
+                    }
+                    return Err(failure.into());
+                }
+            };
+            self.checkpoint_killed_only(FailPoint::AfterPushAnswered)?;
+            let n = items.len() as u64;
+            let applied = self
+                .store(move |a| a.apply_push_results(&items, &response))
+                .await?;
+            report.pushed += applied;
+            report.push_batches += 1;
+            self.set_progress(|p| p.records_pushed += n);
+            self.checkpoint(FailPoint::AfterPushApplied, cancel)?;
+        }
+    }
+
+    /// Like [`SyncClient::checkpoint`] but never cancels: used where work is done that must be
+    /// recorded before stopping (a server answer in hand).
+    fn checkpoint_killed_only(&self, point: FailPoint) -> Result<(), SyncError> {
+        if self.fail.fires(point) {
+            return Err(SyncError::Killed(point));
+        }
+        Ok(())
+    }
+
+    async fn upload_photos(
+        &self,
+        token: &str,
+        cancel: &CancellationToken,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let photos = self.store(|a| a.photos_to_upload()).await?;
+        if photos.is_empty() {
+            return Ok(());
+        }
+        let total_bytes: u64 = photos.iter().map(|p| p.size_bytes).sum();
+        self.set_progress(|p| {
+            p.phase = SyncPhase::UploadingPhotos;
+            p.photos_to_upload += photos.len() as u64;
+            p.photo_bytes_to_upload += total_bytes;
+        });
+        for photo in photos {
+            if cancel.is_cancelled() {
+                return Err(SyncError::Cancelled);
+            }
+            match self.upload_photo(token, &photo, cancel).await {
+                Ok(sent) => {
+                    report.photos_uploaded += 1;
+                    report.photo_bytes_uploaded += sent;
+                    let sha = photo.sha256.clone();
+                    self.store(move |a| a.mark_photo_stored(&sha)).await?;
+                    self.set_progress(|p| p.photos_uploaded += 1);
+                }
+                // One photo the server will not take does not hold up the others.
+                Err(SyncError::Refused { error, .. }) => {
+                    report
+                        .photo_failures
+                        .push(format!("photo {}: {error}", photo.sha256));
+                }
+                Err(e @ SyncError::PhotoFile { .. }) => report.photo_failures.push(e.to_string()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Uploads one photo from where the server's copy ends, in chunks. Returns the bytes sent.
+    async fn upload_photo(
+        &self,
+        token: &str,
+        photo: &PhotoRef,
+        cancel: &CancellationToken,
+    ) -> Result<u64, SyncError> {
+        let status_path = format!("/v1/photos/{}/status", photo.sha256);
+        let put_path = format!("/v1/photos/{}", photo.sha256);
+        let status_call = Call {
+            method: Method::GET,
+            path: &status_path,
+            query: &[],
+            token: Some(token),
+            body: Body::Empty,
+        };
+        let mut status: PhotoStatus = self.transport.send_json(&status_call, cancel).await?;
+        if status.complete {
+            return Ok(0);
+        }
+        let path = self.archive.photo_path(&photo.sha256);
+        let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+            .await
+            .map_err(|e| SyncError::Task(e.to_string()))?
+            .map_err(|e| SyncError::PhotoFile {
+                sha256: photo.sha256.to_string(),
+                message: format!("cannot be read: {e}"),
+            })?;
+        if crate::domain::Sha256Hex::of_bytes(&bytes) != photo.sha256 {
+            return Err(SyncError::PhotoFile {
+                sha256: photo.sha256.to_string(),
+                message: "the file no longer matches its hash (damaged)".into(),
+            });
+        }
+        let chunk = usize::try_from(self.config.photo_chunk_bytes.max(1)).unwrap_or(usize::MAX);
+        let mut sent = 0u64;
+        let mut resyncs = 0;
+        while !status.complete {
+            let offset = usize::try_from(status.received_bytes).unwrap_or(usize::MAX);
+            if offset >= bytes.len() {
+                return Err(SyncError::Protocol(format!(
+                    "the server holds {offset} bytes of a {} byte photo but not all of it",
+                    bytes.len()
+                )));
+            }
+            let end = offset.saturating_add(chunk).min(bytes.len());
+            let part = bytes[offset..end].to_vec();
+            let n = part.len() as u64;
+            let query = [("offset", offset.to_string())];
+            let put = Call {
+                method: Method::PUT,
+                path: &put_path,
+                query: &query,
+                token: Some(token),
+                body: Body::Raw(part),
+            };
+            match self.transport.send_json::<PhotoStatus>(&put, cancel).await {
+                Ok(s) => {
+                    let grew = s.received_bytes.saturating_sub(status.received_bytes);
+                    sent += n;
+                    self.set_progress(|p| p.photo_bytes_uploaded += grew);
+                    status = s;
+                    if !status.complete {
+                        self.checkpoint(FailPoint::AfterPhotoChunk, cancel)?;
+                    }
+                }
+                // The server's copy ends elsewhere (a transfer cut short after some bytes
+                // arrived): ask where, and continue from there.
+                Err(Failure::Status(_, e))
+                    if e.code == ErrorCode::OffsetMismatch && resyncs < 3 =>
+                {
+                    resyncs += 1;
+                    status = self.transport.send_json(&status_call, cancel).await?;
+                }
+                Err(f) => return Err(f.into()),
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn pull_all(
+        &self,
+        token: &str,
+        cancel: &CancellationToken,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        self.set_progress(|p| p.phase = SyncPhase::Pulling);
+        let limit = self.config.pull_page.max(1).to_string();
+        loop {
+            if cancel.is_cancelled() {
+                return Err(SyncError::Cancelled);
+            }
+            let cursor = self.store(|a| a.sync_state()).await?.pull_cursor;
+            let mut query = vec![("limit", limit.clone())];
+            if let Some(c) = cursor {
+                query.push(("cursor", c.0));
+            }
+            let call = Call {
+                method: Method::GET,
+                path: "/v1/sync/pull",
+                query: &query,
+                token: Some(token),
+                body: Body::Empty,
+            };
+            let page: PullResponse = self.transport.send_json(&call, cancel).await?;
+            self.checkpoint_killed_only(FailPoint::AfterPullFetched)?;
+            let more = page.has_more;
+            let n = page.changes.len() as u64;
+            let applied = self.store(move |a| a.apply_pull_page(&page)).await?;
+            report.pulled += applied;
+            report.pull_pages += 1;
+            self.set_progress(|p| {
+                p.pages_pulled += 1;
+                p.changes_pulled += n;
+                p.more_to_pull = more;
+            });
+            self.checkpoint(FailPoint::AfterPullPageApplied, cancel)?;
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    fn set_progress(&self, f: impl FnOnce(&mut SyncProgress)) {
+        f(&mut lock(&self.progress));
+    }
+
+    async fn store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Archive) -> StoreResult<T> + Send + 'static,
+    ) -> Result<T, SyncError> {
+        let archive = self.archive.clone();
+        tokio::task::spawn_blocking(move || f(&archive))
+            .await
+            .map_err(|e| SyncError::Task(e.to_string()))?
+            .map_err(SyncError::Store)
+    }
+}
+
+/// The push request's JSON, built around the queued payloads as they are (they are the exact
+/// JSON of the record, so decoding and re-encoding them would only cost time).
+pub(crate) fn push_body(device: &DeviceId, items: &[PushItem]) -> String {
+    let payload_len: usize = items.iter().map(|i| i.payload_json.len() + 64).sum();
+    let mut s = String::with_capacity(payload_len + 64);
+    s.push_str(r#"{"device_id":"#);
+    // Device ids are ASCII letters, digits and `._:-`: nothing to escape.
+    s.push('"');
+    s.push_str(device.as_str());
+    s.push_str(r#"","records":["#);
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            s.push(',');
+        }
+        s.push_str(r#"{"seq":"#);
+        s.push_str(&item.push_seq.to_string());
+        s.push_str(r#","record":{"kind":""#);
+        s.push_str(item.kind.as_str());
+        s.push_str(r#"","payload":"#);
+        s.push_str(&item.payload_json);
+        s.push_str("}}");
+    }
+    s.push_str("]}");
+    s
+}

@@ -1,0 +1,243 @@
+//! Bad networks and impatient users: dropped connections retried with backoff, an unreachable
+//! server, cancellation mid-sync, status while running, rejections that do not block the rest,
+//! photos deduplicated across phones, bytes on the wire.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gridwalk_core::sync::{SyncError, SyncPhase};
+use gridwalk_server::db::Database;
+use gridwalk_server::fixtures;
+use gridwalk_tests::sync_harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_dropped_connections_are_retried_with_backoff() {
+    let server = TestServer::start(|_| {}).await.expect("server");
+    let proxy = Proxy::start(server.handle.addr).await.expect("proxy");
+    let mut config = test_config(&proxy.url());
+    config.retry.max_attempts = 4;
+    let phone = Phone::new(config).expect("phone");
+    phone.login(W1).await.expect("login");
+    phone
+        .record_inspections(W1, &w1_codes(), 5, |_| vec![])
+        .expect("record");
+
+    // The next three connections die at once (a cell link flapping); the fourth try works.
+    let before = proxy.connections();
+    proxy.drop_next_connections(3);
+    // Force new connections: the login's pooled one would otherwise carry the push.
+    let phone = phone.restart().expect("restart");
+    let r = phone.client.sync_now().await.expect("sync with retries");
+    assert_eq!(r.pushed.accepted, 5);
+    assert_eq!(
+        proxy.connections() - before,
+        4,
+        "three refused, one carried the sync"
+    );
+    assert_eq!(
+        server.device_counts(&phone.device()).await.expect("counts"),
+        (5, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_unreachable_server_is_an_error_shown_to_the_worker_and_nothing_moves() {
+    let server = TestServer::start(|_| {}).await.expect("server");
+    let proxy = Proxy::start(server.handle.addr).await.expect("proxy");
+    let phone = Phone::for_server(&proxy.url()).expect("phone");
+    phone.login(W1).await.expect("login");
+    phone
+        .record_inspections(W1, &w1_codes(), 2, |_| vec![])
+        .expect("record");
+    let phone = phone.restart().expect("restart");
+    proxy.drop_next_connections(100);
+    let err = phone.client.sync_now().await.expect_err("no network");
+    assert!(matches!(err, SyncError::Network { .. }), "{err:?}");
+    assert!(err.is_transient());
+    let s = phone.client.status().await.expect("status");
+    assert!(
+        s.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no connection")),
+        "{:?}",
+        s.last_error
+    );
+    assert_eq!((s.pending_records, s.running), (2, false));
+    let oc = phone.archive.outbox_counts().expect("outbox");
+    assert_eq!((oc.pending, oc.in_flight), (2, 0));
+    assert_eq!(
+        server.device_counts(&phone.device()).await.expect("counts"),
+        (0, 0)
+    );
+
+    proxy.drop_next_connections(0);
+    let r = phone.client.sync_now().await.expect("signal back");
+    assert_eq!(r.pushed.accepted, 2);
+    assert!(
+        phone
+            .client
+            .status()
+            .await
+            .expect("status")
+            .last_error
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_cancel_stops_a_slow_sync_and_the_next_one_finishes_it() {
+    let server = TestServer::start(|_| {}).await.expect("server");
+    let proxy = Proxy::start(server.handle.addr).await.expect("proxy");
+    let mut config = test_config(&proxy.url());
+    config.push_batch = 2;
+    let phone = Phone::new(config).expect("phone");
+    phone.login(W1).await.expect("login");
+    phone
+        .record_inspections(W1, &w1_codes(), 8, |_| vec![])
+        .expect("record");
+    let phone = Arc::new(phone);
+
+    // Every answer crawls; the worker watches the status, then gives up.
+    proxy.set_delay(Duration::from_millis(150));
+    let running = {
+        let phone = phone.clone();
+        tokio::spawn(async move { phone.client.sync_now().await })
+    };
+    let mut seen_running = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let s = phone.client.status().await.expect("status");
+        if s.running && s.progress.is_some_and(|p| p.records_pushed > 0) {
+            seen_running = Some(s);
+            break;
+        }
+    }
+    let s = seen_running.expect("status shows the sync running with progress");
+    let p = s.progress.expect("progress");
+    assert_eq!(p.phase, SyncPhase::Pushing);
+    assert_eq!(p.records_to_push, 8);
+    assert!(p.fraction() > 0.0 && p.fraction() < 1.0 / 3.0);
+    assert!(matches!(
+        phone.client.sync_now().await,
+        Err(SyncError::AlreadyRunning)
+    ));
+
+    phone.client.cancel();
+    let err = running.await.expect("task").expect_err("cancelled");
+    assert!(matches!(err, SyncError::Cancelled), "{err:?}");
+    let s = phone.client.status().await.expect("status");
+    assert!(!s.running && s.progress.is_none());
+    let oc = phone.archive.outbox_counts().expect("outbox");
+    assert_eq!(oc.in_flight, 0, "a cancelled batch goes back to pending");
+    assert_eq!(oc.pending + oc.acked, 8);
+    let (stored, _) = server.device_counts(&phone.device()).await.expect("counts");
+    assert!(stored >= oc.acked && stored < 8, "{stored} vs {}", oc.acked);
+
+    proxy.set_delay(Duration::ZERO);
+    let r = phone.client.sync_now().await.expect("finish");
+    assert_eq!(r.pushed.accepted + r.pushed.duplicate, oc.pending);
+    assert_eq!(
+        server.device_counts(&phone.device()).await.expect("counts"),
+        (8, 0)
+    );
+    assert_eq!(phone.archive.outbox_counts().expect("outbox").acked, 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_one_refused_record_does_not_block_the_others() {
+    let server = TestServer::start(|_| {}).await.expect("server");
+    let phone = Phone::for_server(&server.url()).expect("phone");
+    phone.login(W1).await.expect("login");
+    // Records 1 and 3 are fine; record 2 is about a building in another worker's grid.
+    let mut codes = w1_codes();
+    codes.insert(1, fixtures::code(30));
+    let recs = phone
+        .record_inspections(W1, &codes[..3], 3, |_| vec![])
+        .expect("record");
+    let r = phone.client.sync_now().await.expect("sync");
+    assert_eq!((r.pushed.accepted, r.pushed.rejected), (2, 1));
+    let rejected = phone.archive.rejected_records().expect("rejected");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].record_id, recs[1].id);
+    assert_eq!(rejected[0].code, "out_of_scope");
+    assert!(!rejected[0].message.is_empty());
+    assert_eq!(
+        server.device_counts(&phone.device()).await.expect("counts"),
+        (2, 1)
+    );
+    // A refusal is final: the next sync does not send it again.
+    let again = phone.client.sync_now().await.expect("sync");
+    assert_eq!(again.push_batches, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_the_same_photo_from_two_records_and_two_phones_is_uploaded_once() {
+    let server = TestServer::start(|_| {}).await.expect("server");
+    let a = Phone::for_server(&server.url()).expect("a");
+    let b = Phone::for_server(&server.url()).expect("b");
+    a.login(W1).await.expect("login");
+    b.login(W1).await.expect("login");
+    let pa = a.add_photo(7, 120_000).expect("photo");
+    let pb = b.add_photo(7, 120_000).expect("photo");
+    assert_eq!(pa, pb);
+    let p = pa.clone();
+    a.record_inspections(W1, &w1_codes(), 2, |_| vec![p.clone()])
+        .expect("record");
+    let p = pb.clone();
+    b.record_inspections(W1, &w1_codes(), 1, |_| vec![p.clone()])
+        .expect("record");
+
+    let ra = a.client.sync_now().await.expect("a");
+    assert_eq!((ra.photos_uploaded, ra.photo_bytes_uploaded), (1, 120_000));
+    let rb = b.client.sync_now().await.expect("b");
+    assert_eq!(rb.pushed.accepted, 1);
+    assert_eq!(
+        (rb.photos_uploaded, rb.photo_bytes_uploaded),
+        (0, 0),
+        "the server already had it"
+    );
+    assert_eq!(b.client.status().await.expect("s").pending_photos, 0);
+    assert!(
+        server
+            .db()
+            .missing_photos(&b.device())
+            .await
+            .expect("missing")
+            .is_empty()
+    );
+    assert!(rb.wire.sent < 10_000, "no photo bytes: {}", rb.wire.sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_counts_bytes_close_to_what_the_wire_carries_and_compresses() {
+    let server = TestServer::start(|_| {}).await.expect("server");
+    let proxy = Proxy::start(server.handle.addr).await.expect("proxy");
+    let phone = Phone::for_server(&proxy.url()).expect("phone");
+    phone.login(W1).await.expect("login");
+    let recs = phone
+        .record_inspections(W1, &w1_codes(), 200, |_| vec![])
+        .expect("record");
+    let json: usize = recs
+        .iter()
+        .map(|r| serde_json::to_vec(r).expect("json").len())
+        .sum();
+    let (up0, down0) = proxy.bytes();
+    let w0 = phone.client.wire();
+    let r = phone.client.sync_now().await.expect("sync");
+    assert_eq!(r.pushed.accepted, 200);
+    let (up, down) = proxy.bytes();
+    let (up, down) = (up - up0, down - down0);
+    let w = phone.client.wire().since(w0);
+    assert_eq!(w, r.wire);
+    // The client's count misses only the headers the HTTP library adds (host, content-length…).
+    assert!(
+        w.sent <= up && up - w.sent < 100 * w.requests,
+        "{w:?} vs {up}"
+    );
+    assert!(
+        w.received <= down && down - w.received < 100 * w.requests,
+        "{w:?} vs {down}"
+    );
+    // gzip: the push carries far fewer bytes than the records' JSON.
+    assert!(up * 4 < json as u64, "sent {up} for {json} bytes of JSON");
+}
