@@ -1,43 +1,26 @@
 //! One grid's buildings and their current state: stars and scores, contacts, when they were last
 //! inspected and are next due, open events (open hazards) and the blacklist.
+//!
+//! The current state agrees with the star rules for the drawn stars: the scores are those of the
+//! latest checklist, drawn to earn the stars (`checklist`); an open hazard or micro-event is past
+//! its notice deadline, and an open incident is filed under a capped category, only where the cap
+//! does not lower the stars. The final rating (`settle`) makes it exact.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::{Rng, RngExt};
 
+use super::checklist;
 use super::code::CodeParts;
 use super::context::{Ctx, at_work, chance, days_before, pick};
 use super::events::{self, Phase, Subject};
 use super::layout::{Layout, PlannedGrid};
 use super::names;
 use super::spec::SynthError;
-use crate::domain::{Building, CategoryScores, Event, GeoPoint, Stars};
+use crate::domain::{Building, Event, GeoPoint, ItemOutcome, Stars};
 use crate::planning;
 
 /// Buildings keep this fraction of their grid's width and height clear of its edges.
 const EDGE_MARGIN: f64 = 0.08;
-
-/// Category scores whose mean lies inside the star's band: a mean drawn from the band (kept off
-/// its edges) plus per-category offsets that sum to zero and never leave 0..=100.
-fn scores_for(ctx: &Ctx<'_>, stars: Stars, rng: &mut impl Rng) -> CategoryScores {
-    let band = ctx.profile.score_bands[usize::from(stars.get() - 1)];
-    let inset = ((band.hi - band.lo) / 4.0).min(0.5);
-    let mean = band.lo + inset + (band.hi - band.lo - 2.0 * inset) * rng.random::<f64>();
-    let reach = ctx
-        .profile
-        .category_score_spread
-        .min(100.0 - mean)
-        .min(mean);
-    let raw: [f64; 4] = std::array::from_fn(|_| 2.0 * rng.random::<f64>() - 1.0);
-    let centre = raw.iter().sum::<f64>() / 4.0;
-    // |raw - centre| ≤ 2, so each score stays within `reach` of the mean.
-    let score = |r: f64| ((mean + (r - centre) * reach / 2.0) * 10.0).round() / 10.0;
-    CategoryScores {
-        safety_livability: score(raw[0]),
-        management: score(raw[1]),
-        honesty_credit: score(raw[2]),
-        civility_hygiene: score(raw[3]),
-    }
-}
 
 /// When the building was last inspected; for one never inspected (newly registered), the day its
 /// first visit is due instead ([`planning::first_due`] of the day it was registered). Visits are
@@ -73,7 +56,9 @@ fn floors_and_units(ctx: &Ctx<'_>, rng: &mut impl Rng) -> (crate::domain::Buildi
     (shape.usage, floors, units)
 }
 
-/// Appends the grid's buildings, and their open events and blacklist incidents.
+/// Appends the grid's buildings, and their open events and blacklist incidents. Returns, per
+/// building of the grid, the outcomes of its latest checklist (`None` for unrated buildings, whose
+/// visits so far checked nothing); `history` writes them into the last inspection's record.
 pub(crate) fn generate(
     ctx: &Ctx<'_>,
     layout: &Layout,
@@ -81,7 +66,8 @@ pub(crate) fn generate(
     rng: &mut impl Rng,
     buildings: &mut Vec<Building>,
     events: &mut Vec<Event>,
-) -> Result<(), SynthError> {
+) -> Result<Vec<Option<Vec<ItemOutcome>>>, SynthError> {
+    let mut latest_checklists = Vec::with_capacity(planned.buildings as usize);
     let p = ctx.profile;
     let street = &layout.streets[planned.street];
     let community = &layout.communities[planned.community];
@@ -99,7 +85,13 @@ pub(crate) fn generate(
         let location = GeoPoint::new(lat, lon)?;
         let (usage, floors, units) = floors_and_units(ctx, rng);
         let stars = ctx.star_levels[pick(rng, &ctx.star_weights)];
-        let scores = stars.map(|s| scores_for(ctx, s, rng));
+        let (latest, scores) = match stars {
+            Some(s) => {
+                let (outcomes, scores) = checklist::latest(ctx, s, rng);
+                (Some(outcomes), Some(scores))
+            }
+            None => (None, None),
+        };
         let blacklisted = stars == Some(Stars::MIN) && chance(rng, ctx.blacklist_chance);
         let owner = names::contact(rng);
         let manager = chance(rng, p.manager_chance).then(|| names::contact(rng));
@@ -116,24 +108,41 @@ pub(crate) fn generate(
         let mut open_hazards = 0;
         if chance(rng, *p.open_event_chance.get(stars)) {
             for _ in 0..rng.random_range(1..=p.max_open_events) {
-                let kind = events::draw_kind(ctx, rng);
-                let reported =
-                    days_before(ctx.today(), rng.random_range(0..=p.open_event_max_age_days));
-                let e = events::draw_event(ctx, &subject, kind, reported, Phase::Open, rng);
+                let Some(kind) = events::draw_kind(ctx, stars, rng) else {
+                    break;
+                };
+                let may_be_overdue = ctx.may_be_overdue(stars, kind);
+                let e = events::draw_event(
+                    ctx,
+                    &subject,
+                    kind,
+                    ctx.incidents_for(stars),
+                    Phase::Open,
+                    rng,
+                    // Past its deadline only where the overdue cap leaves the stars alone.
+                    |deadline_days, rng| {
+                        let max_age = match deadline_days {
+                            Some(d) if !may_be_overdue => d.min(p.open_event_max_age_days),
+                            _ => p.open_event_max_age_days,
+                        };
+                        days_before(ctx.today(), rng.random_range(0..=max_age))
+                    },
+                );
                 open_hazards += u32::from(e.status.is_open());
                 events.push(e);
             }
         }
         if blacklisted {
             // The closed incident that put the building on the blacklist.
-            let reported = days_before(ctx.today(), rng.random_range(14..=p.history_days.max(14)));
+            // Whatever its cap, it cannot lower a 1★ building.
             let e = events::draw_event(
                 ctx,
                 &subject,
                 events::Kind::Incident,
-                reported,
+                &ctx.incident_categories,
                 Phase::Closed,
                 rng,
+                |_, rng| days_before(ctx.today(), rng.random_range(14..=p.history_days.max(14))),
             );
             events.push(e);
         }
@@ -167,6 +176,7 @@ pub(crate) fn generate(
         // deadlines of open events are left out: the planner adds those follow-ups from the events.
         building.next_due_on = Some(planning::next_due(&building, &[], ctx.policy, ctx.today()));
         buildings.push(building);
+        latest_checklists.push(latest);
     }
-    Ok(())
+    Ok(latest_checklists)
 }

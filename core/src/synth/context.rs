@@ -4,12 +4,13 @@
 use chrono::{DateTime, Days, Duration, NaiveDate, NaiveTime, Utc};
 use rand::{Rng, RngExt};
 
+use super::events::Kind;
 use super::layout::round_deg;
 use super::profile::{PerStars, SynthProfile};
 use super::spec::{DistrictSpec, SynthError};
 use crate::catalog::{Catalog, ChecklistItem, EventCategory, MicroEventKind};
-use crate::domain::{GeoPoint, GpsFix, Stars};
-use crate::policy::Policy;
+use crate::domain::{Category, GeoPoint, GpsFix, Stars};
+use crate::policy::{NoticeEventKind, Policy};
 
 /// Metres per degree of latitude (mean Earth radius).
 const METRES_PER_DEGREE: f64 = 111_195.0;
@@ -25,10 +26,17 @@ pub(crate) struct Ctx<'a> {
     pub spec: &'a DistrictSpec,
     pub profile: &'a SynthProfile,
     pub policy: &'a Policy,
+    pub catalog: &'a Catalog,
     pub checklist: &'a [ChecklistItem],
+    /// Each checklist item's category (as an index into [`Category::ALL`]) and weight, in catalog
+    /// order.
+    pub item_slots: Vec<(usize, f64)>,
     pub micro_event_kinds: &'a [MicroEventKind],
     pub hazard_categories: Vec<&'a EventCategory>,
     pub incident_categories: Vec<&'a EventCategory>,
+    /// Per rating level (index as [`level`]): the incident categories an open incident of a
+    /// building at that level may be filed under without a policy cap lowering the building.
+    pub incidents_within_caps: [Vec<&'a EventCategory>; 6],
     pub star_levels: [Option<Stars>; 6],
     pub star_weights: [f64; 6],
     pub usage_weights: Vec<f64>,
@@ -81,15 +89,39 @@ impl<'a> Ctx<'a> {
         } else {
             0.0
         };
+        let item_slots = catalog
+            .checklist
+            .iter()
+            .map(|i| (category_index(i.category), i.weight))
+            .collect();
+        let incident_categories = resolve(catalog, &profile.incident_categories)?;
+        let star_levels = PerStars::<f64>::levels();
+        // Conservative: a category is left out when any of its caps (whatever its severity) is
+        // below the level, so every incident the generator may draw leaves the stars alone.
+        let incidents_within_caps =
+            star_levels.map(|stars| {
+                incident_categories
+                    .iter()
+                    .copied()
+                    .filter(|c| {
+                        policy.rating.caps.incidents.iter().all(|cap| {
+                            cap.category != c.id || stars.is_none_or(|s| s <= cap.max_stars)
+                        })
+                    })
+                    .collect()
+            });
         Ok(Self {
             spec,
             profile,
             policy,
+            catalog,
             checklist: &catalog.checklist,
+            item_slots,
             micro_event_kinds: &catalog.micro_event_kinds,
             hazard_categories: resolve(catalog, &profile.hazard_categories)?,
-            incident_categories: resolve(catalog, &profile.incident_categories)?,
-            star_levels: PerStars::<f64>::levels(),
+            incident_categories,
+            incidents_within_caps,
+            star_levels,
             star_weights,
             usage_weights: profile.usages.iter().map(|u| u.share).collect(),
             blacklist_chance,
@@ -103,6 +135,25 @@ impl<'a> Ctx<'a> {
     /// Days between regular inspections at this rating, from the rules policy.
     pub fn interval_days(&self, stars: Option<Stars>) -> u32 {
         self.policy.planning.interval_days.for_stars(stars)
+    }
+
+    /// Whether an open event of `kind` may be past its notice deadline on a building of `stars`
+    /// without the overdue-hazard cap lowering the building: the policy does not watch the kind,
+    /// or the building is at or below the cap (unrated buildings have no stars to lower).
+    pub fn may_be_overdue(&self, stars: Option<Stars>, kind: Kind) -> bool {
+        let cap = &self.policy.rating.caps.overdue_hazard;
+        let watched = match kind {
+            Kind::MicroEvent => cap.kinds.contains(&NoticeEventKind::MicroEvent),
+            Kind::Hazard => cap.kinds.contains(&NoticeEventKind::Hazard),
+            Kind::Incident => false,
+        };
+        !watched || stars.is_none_or(|s| s <= cap.max_stars)
+    }
+
+    /// Incident categories an open incident may have on a building of `stars` (see
+    /// `incidents_within_caps`).
+    pub fn incidents_for(&self, stars: Option<Stars>) -> &[&'a EventCategory] {
+        &self.incidents_within_caps[level(stars)]
     }
 
     /// A GPS fix near `at_point`, as a phone held by someone standing at the building reports it.
@@ -126,6 +177,21 @@ impl<'a> Ctx<'a> {
                 / 10.0,
             taken_at,
         }
+    }
+}
+
+/// Index of a rating level: 0 = unrated, 1..=5 = stars (the order of [`PerStars::levels`]).
+pub(crate) fn level(stars: Option<Stars>) -> usize {
+    stars.map_or(0, |s| usize::from(s.get()))
+}
+
+/// Index of a category in [`Category::ALL`].
+pub(crate) fn category_index(c: Category) -> usize {
+    match c {
+        Category::SafetyLivability => 0,
+        Category::Management => 1,
+        Category::HonestyCredit => 2,
+        Category::CivilityHygiene => 3,
     }
 }
 

@@ -6,9 +6,10 @@ use rand::{Rng, RngExt};
 
 use super::context::{Ctx, at_work, chance, days_after, pick};
 use super::rng::record_id;
+use crate::catalog::EventCategory;
 use crate::domain::{
-    BuildingCode, Event, EventKind, EventStatus, GeoPoint, ItemId, Notice, NoticeRecipient,
-    Severity, WorkerId,
+    BuildingCode, Event, EventKind, EventStatus, GeoPoint, Notice, NoticeRecipient, Severity,
+    Stars, WorkerId,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,13 +35,25 @@ pub(crate) enum Phase {
     Closed,
 }
 
-pub(crate) fn draw_kind(ctx: &Ctx<'_>, rng: &mut impl Rng) -> Kind {
+/// The kind of an open event on a building of `stars`, by the profile's mix; incidents only where
+/// some incident category leaves the stars alone (see `Ctx::incidents_for`). `None` when the mix
+/// leaves nothing to draw.
+pub(crate) fn draw_kind(ctx: &Ctx<'_>, stars: Option<Stars>, rng: &mut impl Rng) -> Option<Kind> {
     let m = ctx.profile.open_event_mix;
-    match pick(rng, &[m.micro_event, m.hazard, m.incident]) {
+    let incident = if ctx.incidents_for(stars).is_empty() {
+        0.0
+    } else {
+        m.incident
+    };
+    let weights = [m.micro_event, m.hazard, incident];
+    if weights.iter().sum::<f64>() <= 0.0 {
+        return None;
+    }
+    Some(match pick(rng, &weights) {
         0 => Kind::MicroEvent,
         1 => Kind::Hazard,
         _ => Kind::Incident,
-    }
+    })
 }
 
 fn recipients(subject: &Subject<'_>, tenants: bool) -> Vec<NoticeRecipient> {
@@ -54,22 +67,20 @@ fn recipients(subject: &Subject<'_>, tenants: bool) -> Vec<NoticeRecipient> {
     r
 }
 
-pub(crate) fn draw_event(
+/// An event of `kind` about `subject`. `reported_on` picks the day of the report from the notice
+/// deadline's length in days (`None`: no notice), so an open event can be kept within its deadline.
+/// Incidents are filed under `incident_categories`, which must not be empty.
+pub(crate) fn draw_event<R: Rng>(
     ctx: &Ctx<'_>,
     subject: &Subject<'_>,
     kind: Kind,
-    reported_on: NaiveDate,
+    incident_categories: &[&EventCategory],
     phase: Phase,
-    rng: &mut impl Rng,
+    rng: &mut R,
+    reported_on: impl FnOnce(Option<u32>, &mut R) -> NaiveDate,
 ) -> Event {
-    let reported_at = at_work(reported_on, rng);
-    let (event_kind, category, severity, description, notice): (
-        EventKind,
-        ItemId,
-        Severity,
-        String,
-        Option<Notice>,
-    ) = match kind {
+    // The notice as recipients and deadline days: its deadline waits for the day of the report.
+    let (event_kind, category, severity, description, notice) = match kind {
         Kind::MicroEvent => {
             let k = &ctx.micro_event_kinds[rng.random_range(0..ctx.micro_event_kinds.len())];
             let severity = if chance(rng, 0.7) {
@@ -83,10 +94,7 @@ pub(crate) fn draw_event(
                 k.category.clone(),
                 severity,
                 k.label.zh_cn.clone(),
-                Some(Notice {
-                    recipients: recipients(subject, tenants),
-                    deadline: days_after(reported_on, k.deadline_days),
-                }),
+                Some((recipients(subject, tenants), k.deadline_days)),
             )
         }
         Kind::Hazard => {
@@ -98,14 +106,11 @@ pub(crate) fn draw_event(
                 c.id.clone(),
                 severity,
                 format!("{}隐患", c.label.zh_cn),
-                Some(Notice {
-                    recipients: recipients(subject, false),
-                    deadline: days_after(reported_on, ctx.profile.hazard_deadline_days),
-                }),
+                Some((recipients(subject, false), ctx.profile.hazard_deadline_days)),
             )
         }
         Kind::Incident => {
-            let c = ctx.incident_categories[rng.random_range(0..ctx.incident_categories.len())];
+            let c = incident_categories[rng.random_range(0..incident_categories.len())];
             let severity = if chance(rng, 0.6) {
                 Severity::High
             } else {
@@ -120,6 +125,12 @@ pub(crate) fn draw_event(
             )
         }
     };
+    let reported_on = reported_on(notice.as_ref().map(|(_, days)| *days), rng);
+    let reported_at = at_work(reported_on, rng);
+    let notice = notice.map(|(recipients, days)| Notice {
+        recipients,
+        deadline: days_after(reported_on, days),
+    });
     let status = match (phase, &notice) {
         (Phase::Closed, Some(_)) if chance(rng, 0.3) => EventStatus::Rectified,
         (Phase::Closed, _) => EventStatus::Closed,

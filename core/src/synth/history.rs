@@ -4,43 +4,40 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, RngExt};
 
+use super::checklist;
 use super::context::{Ctx, at_work, chance, count, days_before};
 use super::events::{self, Kind, Phase, Subject};
 use super::layout::PlannedGrid;
 use super::rng::record_id;
 use crate::domain::{Building, ChecklistResult, Event, Inspection, ItemOutcome, WorkerId};
 
+/// An inspection record with the given checklist outcomes (catalog order; empty: nothing was
+/// checked, as on the visits to a building not rated yet).
 fn inspection(
     ctx: &Ctx<'_>,
     building: &Building,
     worker: &WorkerId,
     finished_at: DateTime<Utc>,
+    outcomes: &[ItemOutcome],
     rng: &mut impl Rng,
 ) -> Inspection {
-    let p = ctx.profile;
     let started_at = finished_at - Duration::minutes(rng.random_range(5..=25));
     let fix_at = started_at + Duration::minutes(rng.random_range(1..=4));
-    let mut results = Vec::with_capacity(ctx.checklist.len());
+    let mut results = Vec::with_capacity(outcomes.len());
     let mut findings = Vec::new();
-    for item in ctx.checklist {
-        let score = building
-            .scores
-            .map_or(p.unrated_score, |s| s.get(item.category));
-        let outcome = if chance(rng, p.item_not_applicable_chance) {
-            ItemOutcome::NotApplicable
-        } else if chance(rng, p.item_fail_scale * (100.0 - score) / 100.0) {
+    for (item, &outcome) in ctx.checklist.iter().zip(outcomes) {
+        if outcome == ItemOutcome::Fail {
             findings.push(format!("{}：不符合", item.label.zh_cn));
-            ItemOutcome::Fail
-        } else {
-            ItemOutcome::Pass
-        };
+        }
         results.push(ChecklistResult {
             item: item.id.clone(),
             category: item.category,
             outcome,
         });
     }
-    let note = if findings.is_empty() {
+    let note = if results.is_empty() {
+        "登记走访，尚未评级".to_owned()
+    } else if findings.is_empty() {
         "巡查正常".to_owned()
     } else {
         format!("发现{}项问题", findings.len())
@@ -60,11 +57,14 @@ fn inspection(
     }
 }
 
-/// Appends the history of the grid's `buildings`. Buildings never inspected have none.
+/// Appends the history of the grid's `buildings`. Buildings never inspected have none. The newest
+/// record of a building carries `latest_checklists[i]`, the checklist its scores come from; older
+/// ones are drawn around its scores (unrated buildings: nothing checked).
 pub(crate) fn generate(
     ctx: &Ctx<'_>,
     planned: &PlannedGrid,
     buildings: &[Building],
+    latest_checklists: &[Option<Vec<ItemOutcome>>],
     rng: &mut impl Rng,
     inspections: &mut Vec<Inspection>,
     events: &mut Vec<Event>,
@@ -73,7 +73,7 @@ pub(crate) fn generate(
     let h = ctx.spec.history_per_building;
     let worker = &planned.worker;
     let oldest = days_before(ctx.today(), p.history_days);
-    for b in buildings {
+    for (b, latest) in buildings.iter().zip(latest_checklists) {
         let Some(last) = b.last_inspected_at else {
             continue;
         };
@@ -89,7 +89,16 @@ pub(crate) fn generate(
                 }
                 finished = at_work(day, rng);
             }
-            inspections.push(inspection(ctx, b, worker, finished, rng));
+            let older;
+            let outcomes = match (k, latest, b.scores) {
+                (0, Some(latest), _) => latest.as_slice(),
+                (_, _, Some(scores)) => {
+                    older = checklist::around(ctx, &scores, rng);
+                    older.as_slice()
+                }
+                _ => &[],
+            };
+            inspections.push(inspection(ctx, b, worker, finished, outcomes, rng));
         }
         let subject = Subject {
             code: &b.code,
@@ -108,9 +117,10 @@ pub(crate) fn generate(
                 ctx,
                 &subject,
                 kind,
-                reported,
+                &ctx.incident_categories,
                 Phase::Closed,
                 rng,
+                |_, _| reported,
             ));
         }
     }

@@ -13,7 +13,11 @@
 //! - `layout`: streets, communities and grids as a nested tiling of the district's box.
 //! - `buildings`: each grid's buildings and their current state (stars, due dates, open events);
 //!   due dates come from `planning` itself (regular schedule, see `buildings::inspection_state`).
+//! - `checklist`: the latest checklist of each rated building, drawn so the star rules earn its
+//!   drawn stars; its scores are the building's archive scores.
 //! - `history`: past inspections and closed events, as many as `history_per_building` asks for.
+//! - `settle`: the last step; each building's stars and scores are set by `rating` itself from its
+//!   generated records, so the archive is consistent with the rules by construction.
 //!
 //! Deterministic: the same spec (and catalog and policy) gives the same district, byte for byte, on a given
 //! platform (rand's integer and float sampling is portable; the few `sin`/`cos` calls go through the
@@ -22,6 +26,7 @@
 //! changes the buildings, and each grid's buildings depend only on the seed and the layout.
 
 mod buildings;
+mod checklist;
 pub mod code;
 mod context;
 mod events;
@@ -30,6 +35,7 @@ mod layout;
 mod names;
 pub mod profile;
 mod rng;
+mod settle;
 pub mod spec;
 
 #[cfg(test)]
@@ -62,6 +68,10 @@ pub struct District {
 
 /// Generates the district `spec` describes, with event kinds and checklist items from `catalog`
 /// and inspection intervals and due dates from `policy` (the planner's own rules).
+///
+/// The result is a consistent archive: each building's stars and scores are what
+/// [`rating::rate_building`](crate::rating::rate_building) gives its generated records as of
+/// `spec.today`, with or without its stored stars as the previous ones.
 pub fn generate(
     spec: &DistrictSpec,
     catalog: &Catalog,
@@ -76,8 +86,9 @@ pub fn generate(
     let mut inspections = Vec::new();
     for (g, planned) in layout.grids.iter().enumerate() {
         let start = buildings.len();
+        let (events_start, inspections_start) = (events.len(), inspections.len());
         let mut rng = rng::stream(spec.seed, rng::Purpose::Buildings, g as u64);
-        buildings::generate(
+        let latest_checklists = buildings::generate(
             &ctx,
             &layout,
             planned,
@@ -90,9 +101,17 @@ pub fn generate(
             &ctx,
             planned,
             &buildings[start..],
+            &latest_checklists,
             &mut rng,
             &mut inspections,
             &mut events,
+        );
+        // A grid's records are all about its own buildings.
+        settle::settle(
+            &ctx,
+            &mut buildings[start..],
+            &inspections[inspections_start..],
+            &events[events_start..],
         );
     }
     Ok(District {

@@ -53,8 +53,8 @@ impl<T> PerStars<T> {
     }
 }
 
-/// The band the mean of a rated building's four category scores falls in: `lo <= mean < hi`
-/// (`hi` = 100 is inclusive for 5★).
+/// The band the weighted mean of a rated building's four category scores falls in:
+/// `lo <= mean < hi` (`hi` = 100 is inclusive for 5★).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ScoreBand {
     pub lo: f64,
@@ -114,9 +114,13 @@ pub struct SizeSpread {
 pub struct SynthProfile {
     /// Share of buildings at each rating (normalised; need not sum to 1).
     pub star_shares: PerStars<f64>,
-    /// Band of the mean category score per star, index 0 = 1★ … 4 = 5★.
+    /// Band of the weighted mean category score (the rules policy's category weights) per star,
+    /// index 0 = 1★ … 4 = 5★. Each band should lie within what the policy's star levels allow for
+    /// that star (the shipped bands are exactly the policy's thresholds, 1★ from 30): a
+    /// building's latest checklist is drawn so its scores fall in the band *and* earn the star
+    /// under the policy's thresholds and per-category floors.
     pub score_bands: [ScoreBand; 5],
-    /// Largest spread of one category score around the building's mean score.
+    /// Largest spread of one category's target score around the building's mean target.
     pub category_score_spread: f64,
     /// Share of buildings inspected at least once whose next due date has already passed.
     pub overdue_share: f64,
@@ -143,10 +147,6 @@ pub struct SynthProfile {
     pub closed_events_per_inspection: f64,
     /// History reaches back this many days.
     pub history_days: u32,
-    /// Chance a checklist item fails = this × (100 − category score) / 100.
-    pub item_fail_scale: f64,
-    /// Category score assumed when inspecting an unrated building.
-    pub unrated_score: f64,
     /// Chance a checklist item does not apply to the building.
     pub item_not_applicable_chance: f64,
     /// Chance a building has an actual manager (实际管理人) besides the owner.
@@ -211,8 +211,6 @@ impl Default for SynthProfile {
             incident_categories: ids(&["criminal_case", "fire_accident", "illegal_business"]),
             closed_events_per_inspection: 0.25,
             history_days: 365,
-            item_fail_scale: 0.5,
-            unrated_score: 65.0,
             item_not_applicable_chance: 0.05,
             manager_chance: 0.6,
             building_head_chance: PerStars {
@@ -395,12 +393,6 @@ impl SynthProfile {
         if self.history_days < 15 {
             return Err(ProfileError::BadRange {
                 field: "history_days (at least 15)",
-            });
-        }
-        probability("item_fail_scale", self.item_fail_scale)?;
-        if !(0.0..=100.0).contains(&self.unrated_score) {
-            return Err(ProfileError::BadRange {
-                field: "unrated_score",
             });
         }
         probability(

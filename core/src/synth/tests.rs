@@ -5,8 +5,9 @@ use chrono::{Datelike, Days};
 use geo::{Area, BooleanOps, Contains, Coord, GeodesicArea, LineString, Point, Polygon};
 
 use super::*;
-use crate::domain::{BuildingCode, CaptureLimits, EventKind, EventStatus, GridId, Stars};
+use crate::domain::{Building, BuildingCode, CaptureLimits, EventKind, EventStatus, GridId, Stars};
 use crate::planning;
+use crate::rating;
 
 fn catalog() -> Catalog {
     Catalog::default_catalog().expect("shipped catalog")
@@ -317,22 +318,140 @@ fn stars_and_blacklist_follow_the_profile() {
 #[test]
 fn scores_are_consistent_with_stars() {
     let p = SynthProfile::default();
+    let rules = policy().rating;
     for b in &mid().buildings {
         match (b.stars, b.scores) {
             (None, None) => {}
             (Some(s), Some(scores)) => {
                 scores.validate().expect("scores in range");
-                let mean = crate::domain::Category::ALL
-                    .iter()
-                    .map(|c| scores.get(*c))
-                    .sum::<f64>()
-                    / 4.0;
+                // Under the policy's weighted mean and floors the scores earn exactly the stars
+                // (no cap binds in the shipped profile), inside the profile's band.
+                assert_eq!(rating::stars_from_scores(&scores, &rules), s, "{scores:?}");
+                let mean = rating::weighted_mean(&scores, &rules);
                 let band = p.score_bands[usize::from(s.get() - 1)];
                 assert!(band.contains(mean), "{s}: mean {mean} outside {band:?}");
             }
             other => panic!("stars and scores disagree: {other:?}"),
         }
     }
+}
+
+/// The district is a consistent archive: the star rules, run over each building's generated
+/// records as of the spec's day, give exactly the stars and scores stored on it — whether the
+/// stored stars are taken as the previous ones (what a server re-rating merged data does) or the
+/// building is rated from scratch.
+#[test]
+fn every_building_rates_to_its_stored_stars() {
+    let d = mid();
+    let (catalog, policy) = (catalog(), policy());
+    let today = mid_spec().today;
+    let rated = rating::rate_many(
+        &d.buildings,
+        &d.inspections,
+        &d.events,
+        &HashMap::new(),
+        &catalog,
+        &policy,
+        today,
+    );
+    assert_eq!(rated.len(), d.buildings.len());
+    let mut from_inspection = 0;
+    for (b, r) in d.buildings.iter().zip(&rated) {
+        assert_eq!(r.stars, b.stars, "{}: {:#?}", b.code, r.rules_fired);
+        assert_eq!(r.scores, b.scores, "{}", b.code);
+        assert!(
+            !r.rules_fired.iter().any(|f| matches!(
+                f.rule,
+                rating::RuleId::Downgrade | rating::RuleId::Upgrade | rating::RuleId::UpgradeHeld
+            )),
+            "{}: {:#?}",
+            b.code,
+            r.rules_fired
+        );
+        from_inspection += usize::from(matches!(r.basis, rating::RatingBasis::Inspection { .. }));
+    }
+    // Both ways of scoring are exercised: the latest inspection record, and the archive alone.
+    assert!(from_inspection > d.buildings.len() / 5, "{from_inspection}");
+    assert!(
+        from_inspection < d.buildings.len() * 3 / 5,
+        "{from_inspection}"
+    );
+
+    let unrated: Vec<Building> = d
+        .buildings
+        .iter()
+        .map(|b| Building {
+            stars: None,
+            ..b.clone()
+        })
+        .collect();
+    let scratch = rating::rate_many(
+        &unrated,
+        &d.inspections,
+        &d.events,
+        &HashMap::new(),
+        &catalog,
+        &policy,
+        today,
+    );
+    for (b, r) in d.buildings.iter().zip(&scratch) {
+        assert_eq!(r.stars, b.stars, "{} from scratch", b.code);
+    }
+    // One building through the single-building entry point, with a history of several records.
+    let b = d
+        .buildings
+        .iter()
+        .find(|b| b.stars.is_some() && b.open_hazards > 0)
+        .expect("a rated building with open events");
+    let r = rating::rate_building(b, &d.inspections, &d.events, None, &catalog, &policy, today);
+    assert_eq!((r.stars, r.scores), (b.stars, b.scores));
+}
+
+/// Caps only where they agree with the stars: an open hazard or micro-event past its deadline only
+/// on buildings at or below the overdue cap, open incidents only where their category's cap is not
+/// below the stars; and such buildings do exist.
+#[test]
+fn caps_fall_only_on_buildings_they_do_not_lower() {
+    let d = mid();
+    let policy = policy();
+    let today = mid_spec().today;
+    let caps = &policy.rating.caps;
+    let stars: HashMap<&BuildingCode, Option<Stars>> =
+        d.buildings.iter().map(|b| (&b.code, b.stars)).collect();
+    let (mut overdue, mut incidents) = (0, 0);
+    for e in d.events.iter().filter(|e| e.status.is_open()) {
+        let s = stars[&e.building];
+        let past = e.notice.as_ref().is_some_and(|n| n.deadline < today)
+            || e.status == EventStatus::Overdue;
+        if past && !matches!(e.kind, EventKind::Incident) {
+            overdue += 1;
+            assert!(
+                s.is_none_or(|s| s <= caps.overdue_hazard.max_stars),
+                "{s:?}"
+            );
+        }
+        if e.kind == EventKind::Incident {
+            incidents += 1;
+            for cap in caps.incidents.iter().filter(|c| c.category == e.category) {
+                assert!(
+                    s.is_none_or(|s| s <= cap.max_stars),
+                    "{} on {s:?}",
+                    e.category
+                );
+            }
+        }
+    }
+    assert!(
+        overdue > 100 && incidents > 10,
+        "{overdue} overdue, {incidents} incidents"
+    );
+    // Higher stars still carry open events, within their deadlines.
+    let open_on_three = d
+        .buildings
+        .iter()
+        .filter(|b| b.stars == Stars::new(3).ok() && b.open_hazards > 0)
+        .count();
+    assert!(open_on_three > 100, "{open_on_three}");
 }
 
 #[test]
@@ -491,6 +610,12 @@ fn every_record_passes_domain_validation() {
                 .expect("not in the future");
         }
     }
+    let rated: HashSet<&BuildingCode> = d
+        .buildings
+        .iter()
+        .filter(|b| b.stars.is_some())
+        .map(|b| &b.code)
+        .collect();
     let mut ids = HashSet::new();
     for i in &d.inspections {
         catalog
@@ -501,7 +626,14 @@ fn every_record_passes_domain_validation() {
             .check_time("finished", i.finished_at, now)
             .expect("past");
         assert!(i.started_at <= i.fix.taken_at && i.fix.taken_at <= i.finished_at);
-        assert_eq!(i.results.len(), catalog.checklist.len());
+        // Rated buildings are inspected with the whole checklist; unrated ones were visited but
+        // nothing was checked yet (a checklist would rate them).
+        let expected = if rated.contains(&i.building) {
+            catalog.checklist.len()
+        } else {
+            0
+        };
+        assert_eq!(i.results.len(), expected);
         let failed = i
             .results
             .iter()
@@ -873,4 +1005,58 @@ fn baoan_spec_is_the_real_district() {
         mid().communities.len(),
         "community names are unique"
     );
+}
+
+/// The deterministic fallback of the checklist draw reaches every star level from any pattern of
+/// not-applicable items, and the generator's own scoring equals the rules' bit for bit.
+#[test]
+fn the_checklist_climb_reaches_every_level_and_scores_like_the_rules() {
+    use crate::domain::{Category, ChecklistResult, ItemOutcome};
+    use rand::RngExt;
+
+    let spec = DistrictSpec::small(7);
+    let (catalog, policy) = (catalog(), policy());
+    let ctx = context::Ctx::new(&spec, &catalog, &policy).expect("context");
+    let mut rng = rng::stream(1, rng::Purpose::History, 0);
+    for level in 1..=5 {
+        let stars = Stars::new(level).expect("1..=5");
+        for _ in 0..1_000 {
+            // Up to a third of the items not applicable: categories left with few, heavy items,
+            // where single steps jump over a band or under a floor.
+            let not_applicable = rng.random_range(0..=3);
+            let mut outcomes: Vec<ItemOutcome> = ctx
+                .item_slots
+                .iter()
+                .map(|_| match rng.random_range(0..9) {
+                    n if n < not_applicable => ItemOutcome::NotApplicable,
+                    3..=5 => ItemOutcome::Fail,
+                    _ => ItemOutcome::Pass,
+                })
+                .collect();
+            assert!(
+                checklist::climb(&ctx, stars, &mut outcomes),
+                "{stars}: {outcomes:?}"
+            );
+            let mine = checklist::scores(&ctx, &outcomes);
+            assert_eq!(rating::stars_from_scores(&mine, &policy.rating), stars);
+            let results: Vec<ChecklistResult> = catalog
+                .checklist
+                .iter()
+                .zip(&outcomes)
+                .map(|(item, &outcome)| ChecklistResult {
+                    item: item.id.clone(),
+                    category: item.category,
+                    outcome,
+                })
+                .collect();
+            let sheet = rating::score_checklist(&results, &catalog);
+            for c in Category::ALL {
+                assert_eq!(
+                    sheet.get(c).map(f64::to_bits),
+                    Some(mine.get(c).to_bits()),
+                    "{c:?}"
+                );
+            }
+        }
+    }
 }
