@@ -221,6 +221,32 @@ class SyncTest(unittest.TestCase):
         self.assertEqual(on_server["code"], building.code)
         self.assertEqual(self.archive.inspection(recorded.id).building, building.code)
 
+    def test_cancel_from_the_first_progress_step_stops_the_sync_and_the_next_one_finishes(self):
+        self.sync.login("demo-worker", DEMO_PASSWORD)
+        sync = self.sync
+
+        class CancelAtOnce(Recorder):
+            def on_progress(self, progress):
+                super().on_progress(progress)
+                if len(self.progress) == 1:
+                    sync.cancel_sync()
+
+        observer = CancelAtOnce()
+        self.sync.set_observer(observer)
+        with self.assertRaises(gridwalk.GridwalkError.SyncCancelled):
+            self.sync.sync_now()
+        self.assertIsInstance(observer.states[-1], gridwalk.SyncState.FAILED)
+        self.assertIsInstance(observer.states[-1].error, gridwalk.GridwalkError.SyncCancelled)
+        self.assertEqual(self.archive.building_count(), 0, "cancelled before the pull")
+        status = self.sync.sync_status()
+        self.assertFalse(status.running)
+        self.assertEqual(status.last_error, "the sync was cancelled")
+        # Idle: cancelling is a no-op, and the next sync pulls the grid.
+        self.sync.cancel_sync()
+        self.sync.set_observer(None)
+        self.assertGreater(self.sync.sync_now().buildings_pulled, 0)
+        self.assertGreater(self.archive.building_count(), 0)
+
     def test_revoked_token_raises_login_required_and_keeps_the_records(self):
         self.sync.login("demo-worker", DEMO_PASSWORD)
         self.sync.sync_now()
