@@ -5,6 +5,9 @@
 // the GRIDWALK_SERVER environment variable set by scripts/test-bindings.
 package gridwalk.tests
 
+import gridwalk.android.FieldArchive
+import gridwalk.android.FieldSync
+import gridwalk.android.SyncActivity
 import gridwalk.ffi.ChecklistResult
 import gridwalk.ffi.GpsFix
 import gridwalk.ffi.GridwalkArchive
@@ -24,6 +27,7 @@ import java.nio.file.Files
 import java.time.Duration
 import java.time.Instant
 import java.util.Collections
+import kotlinx.coroutines.runBlocking
 import kotlin.test.assertContentEquals
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -163,5 +167,45 @@ fun syncSuite() = Suite("sync").apply {
             assertEquals(bytes.size.toString(), jsonField(status, "received_bytes"))
             assertContentEquals(bytes, server.call("GET", "/v1/photos/${photo.sha256}", token))
         }
+    }
+
+    test("android layer: FieldSync's activity and status flows follow a sync, the outbox flow empties") {
+        val dir = Files.createTempDirectory("gridwalk-layer-kt")
+        runBlocking {
+            FieldArchive.open(dir.resolve("phone.db").toString(), KEY).use { archive ->
+                FieldSync.connect(archive, server.url).use { sync ->
+                    assertEquals(false, sync.status.value?.loggedIn)
+                    assertEquals(SyncActivity.Idle, sync.activity.value)
+                    val grid = assertIs<Scope.Grid>(sync.login("demo-worker", DEMO_PASSWORD).scope).id
+                    assertEquals(true, sync.status.value?.loggedIn)
+                    val pulled = sync.syncNow()
+                    assertEquals(pulled, assertIs<SyncActivity.Succeeded>(sync.activity.value).summary)
+                    assertTrue(pulled.buildingsPulled > 0uL)
+                    assertTrue(sync.status.value?.lastSuccessAt != null)
+                    val page = archive.buildingList(
+                        gridwalk.ffi.BuildingFilter(Scope.Grid(grid), null, true, null, false, false), 1u,
+                    )
+                    val start = archive.buildingFile(page.buildings.first().code).building.location
+                    val plan = archive.planToday(grid, start)
+                    assertTrue(plan.stops.isNotEmpty())
+                    val building = archive.buildingFile(plan.stops.first().building).building
+                    val finished = Instant.now()
+                    archive.record(
+                        InspectionDraft(
+                            building = building.code, worker = "demo-worker",
+                            startedAt = finished.minus(Duration.ofMinutes(7)), finishedAt = finished,
+                            fix = GpsFix(building.location.lat, building.location.lon, 5.0, finished),
+                            results = emptyList(), findings = emptyList(), photos = emptyList(), note = "unrated visit",
+                        ),
+                    )
+                    assertEquals(1uL, archive.outbox.value.pending)
+                    val pushed = sync.syncNow()
+                    assertEquals(1uL, pushed.recordsAccepted)
+                    assertEquals(OutboxStatus(0uL, 0uL, 1uL, 0uL), archive.outbox.value)
+                    assertEquals(0uL, sync.status.value?.pendingRecords)
+                }
+            }
+        }
+        dir.toFile().deleteRecursively()
     }
 }
