@@ -300,6 +300,11 @@ impl GridwalkArchive {
 }
 
 impl GridwalkArchive {
+    /// The core archive, shared with the sync client.
+    pub(crate) fn shared(&self) -> Arc<Archive> {
+        self.archive.clone()
+    }
+
     fn core_building(&self, code: &core::BuildingCode) -> Result<core::Building, GridwalkError> {
         self.archive
             .building(code)?

@@ -9,6 +9,7 @@
 //! person's name or phone number (the core guarantees this; contacts never appear in errors).
 
 use gridwalk_core::store::StoreError;
+use gridwalk_core::sync::SyncError;
 use gridwalk_core::synth::SynthError;
 use gridwalk_core::{BuildingCodeError, CatalogError, PolicyError, ValidationError};
 
@@ -35,6 +36,34 @@ pub enum GridwalkError {
     /// newer app version…). Report it.
     #[error("storage error: {detail}")]
     Storage { detail: String },
+    /// No account on this phone yet: show the login screen.
+    #[error("not logged in; log in to sync")]
+    NotLoggedIn,
+    /// The server refused the token (expired or revoked): show "log in again". Everything
+    /// recorded stays on the phone and goes out after the next login.
+    #[error("log in again: {detail}")]
+    LoginRequired { detail: String },
+    /// The server refused this username and password.
+    #[error("wrong username or password")]
+    WrongCredentials,
+    /// No connection, or the server is unavailable, after every retry. Try again later; nothing
+    /// recorded is lost.
+    #[error("no connection to the server: {detail}")]
+    Network { detail: String },
+    /// The server refused the request or answered something this app cannot read; retrying the
+    /// same thing will not help (update the app, or report it).
+    #[error("the server refused the request: {detail}")]
+    Rejected { detail: String },
+    /// Another worker's records still wait on this phone: they can only be sent under that
+    /// worker's account, so that worker must log in and sync first.
+    #[error("records of another worker still wait to be synced; that worker must sync first")]
+    OtherWorkerUnsynced,
+    /// A sync is already running (another thread started it).
+    #[error("a sync is already running")]
+    SyncRunning,
+    /// Stopped by `cancel_sync()`; what was sent so far stays sent and the next sync continues.
+    #[error("the sync was cancelled")]
+    SyncCancelled,
 }
 
 impl GridwalkError {
@@ -110,12 +139,42 @@ impl From<StoreError> for GridwalkError {
             | S::UnknownGrid { .. }
             | S::GridInUse(_)
             | S::BadPageLimit { .. } => Self::invalid(e.to_string()),
+            // The username stays out of the message: the case says what to do.
+            S::UnsyncedRecordsOfAnotherWorker { .. } => Self::OtherWorkerUnsynced,
+            // The server's answer does not match what was sent: not fixable on the phone.
+            S::PushAnswerMismatch { .. } => Self::Rejected {
+                detail: e.to_string(),
+            },
             S::NewerSchema { .. }
             | S::OutboxTransition { .. }
             | S::Corrupt(_)
             | S::Json(_)
             | S::Io { .. }
             | S::Sqlite(_) => Self::storage(e.to_string()),
+        }
+    }
+}
+
+impl From<SyncError> for GridwalkError {
+    fn from(e: SyncError) -> Self {
+        use SyncError as E;
+        // No wildcard: a new sync error must be placed here deliberately.
+        match e {
+            E::NotLoggedIn => Self::NotLoggedIn,
+            E::LoginRequired { reason } => Self::LoginRequired { detail: reason },
+            E::InvalidCredentials => Self::WrongCredentials,
+            E::Network { .. } | E::ServerUnavailable { .. } => Self::Network {
+                detail: e.to_string(),
+            },
+            E::Refused { .. } | E::Protocol(_) => Self::Rejected {
+                detail: e.to_string(),
+            },
+            E::AlreadyRunning => Self::SyncRunning,
+            E::Cancelled => Self::SyncCancelled,
+            E::Store(s) => s.into(),
+            E::PhotoFile { .. } | E::Setup(_) | E::Task(_) | E::Killed(_) => {
+                Self::storage(e.to_string())
+            }
         }
     }
 }
@@ -157,6 +216,43 @@ mod tests {
                 supported: 3
             }),
             GridwalkError::Storage { detail } if detail.contains("update the app")
+        ));
+    }
+
+    #[test]
+    fn sync_errors_map_to_what_the_app_shows() {
+        assert_eq!(
+            GridwalkError::from(SyncError::LoginRequired {
+                reason: "the login has expired".into()
+            }),
+            GridwalkError::LoginRequired {
+                detail: "the login has expired".into()
+            }
+        );
+        assert_eq!(
+            GridwalkError::from(SyncError::InvalidCredentials),
+            GridwalkError::WrongCredentials
+        );
+        assert_eq!(
+            GridwalkError::from(SyncError::Network {
+                message: "connection refused".into()
+            }),
+            GridwalkError::Network {
+                detail: "no connection to the server: connection refused".into()
+            }
+        );
+        assert_eq!(
+            GridwalkError::from(SyncError::Store(StoreError::DiskFull)),
+            GridwalkError::DiskFull
+        );
+        let other = GridwalkError::from(StoreError::UnsyncedRecordsOfAnotherWorker {
+            worker: "w-S01C01G001".into(),
+        });
+        assert_eq!(other, GridwalkError::OtherWorkerUnsynced);
+        assert!(!other.to_string().contains("w-S01C01G001"));
+        assert!(matches!(
+            GridwalkError::from(StoreError::PushAnswerMismatch { push_seq: 4 }),
+            GridwalkError::Rejected { detail } if detail.contains("push number 4")
         ));
     }
 

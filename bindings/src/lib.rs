@@ -9,6 +9,7 @@
 //! - [`catalog`]: the shipped catalog (checklist items, the 21 micro-event kinds, departments).
 //! - [`district`]: the synthetic district, for demos and tests.
 //! - [`archive`]: [`archive::GridwalkArchive`], the on-device archive: open, load, plan, record, read.
+//! - [`sync`]: [`sync::GridwalkSync`], login, sync now, status, cancel, and the progress observer.
 //! - [`capture`], [`plan`], [`rating`], [`officer`]: the records those calls take and return.
 //!
 //! The core knows nothing of uniffi: the records here mirror the core's (see docs/adr), converted
@@ -29,6 +30,7 @@ pub mod error;
 pub mod officer;
 pub mod plan;
 pub mod rating;
+pub mod sync;
 pub mod types;
 
 pub use error::GridwalkError;

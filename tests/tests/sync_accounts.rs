@@ -127,7 +127,7 @@ async fn sync_building_leaving_the_scope_goes_but_records_about_it_stay_until_sy
 
     // Offline, the worker inspects the building again; meanwhile the district moves it to grid 2.
     let unsynced = phone
-        .record_inspections(W1, &[moving.clone()], 1, |_| vec![])
+        .record_inspections(W1, std::slice::from_ref(&moving), 1, |_| vec![])
         .expect("record");
     let mut b = server
         .db()

@@ -1,3 +1,3 @@
 package gridwalk.tests
 
-fun main() = runSuites(surfaceSuite(), archiveSuite(), layerSuite())
+fun main() = runSuites(surfaceSuite(), archiveSuite(), layerSuite(), syncSuite())

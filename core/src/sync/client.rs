@@ -33,7 +33,25 @@ pub struct SyncClient {
     running: AtomicBool,
     cancel: Mutex<Option<CancellationToken>>,
     progress: Mutex<SyncProgress>,
+    progress_observer: Mutex<Option<ProgressObserver>>,
     fail: FailPoints,
+}
+
+/// Called with the progress after every step of a running sync (for progress bars in the apps).
+/// It runs on the sync's task: keep it short and never call back into the client from it.
+#[derive(Clone)]
+pub struct ProgressObserver(Arc<dyn Fn(&SyncProgress) + Send + Sync>);
+
+impl ProgressObserver {
+    pub fn new(f: impl Fn(&SyncProgress) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for ProgressObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressObserver")
+    }
 }
 
 /// Clears `running` however the sync ends.
@@ -63,6 +81,7 @@ impl SyncClient {
             running: AtomicBool::new(false),
             cancel: Mutex::new(None),
             progress: Mutex::new(SyncProgress::default()),
+            progress_observer: Mutex::new(None),
             fail: FailPoints::default(),
         })
     }
@@ -129,6 +148,11 @@ impl SyncClient {
         if let Some(c) = lock(&self.cancel).as_ref() {
             c.cancel();
         }
+    }
+
+    /// Sets (or with `None` removes) the observer told of every progress step.
+    pub fn set_progress_observer(&self, observer: Option<ProgressObserver>) {
+        *lock(&self.progress_observer) = observer;
     }
 
     pub fn is_running(&self) -> bool {
@@ -556,7 +580,16 @@ impl SyncClient {
     }
 
     fn set_progress(&self, f: impl FnOnce(&mut SyncProgress)) {
-        f(&mut lock(&self.progress));
+        let now = {
+            let mut p = lock(&self.progress);
+            f(&mut p);
+            *p
+        };
+        // Called outside the progress lock, so the observer may read `status()`.
+        let observer = lock(&self.progress_observer).clone();
+        if let Some(o) = observer {
+            (o.0)(&now);
+        }
     }
 
     async fn store<T: Send + 'static>(

@@ -28,7 +28,7 @@ mod fail;
 mod status;
 mod transport;
 
-pub use client::SyncClient;
+pub use client::{ProgressObserver, SyncClient};
 pub use config::{RetryPolicy, SyncConfig};
 pub use error::SyncError;
 pub use fail::FailPoint;

@@ -77,6 +77,9 @@ public final class FieldArchive: @unchecked Sendable {
         }
     }
 
+    /// The bindings' archive, shared with `FieldSync`.
+    var native: GridwalkArchive { inner }
+
     /// Stops whatever the archive runs right now; that call throws `GridwalkError.Interrupted`.
     public func interrupt() { inner.interrupt() }
 

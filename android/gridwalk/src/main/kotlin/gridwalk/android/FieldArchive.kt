@@ -92,6 +92,14 @@ class FieldArchive private constructor(
 
     override fun close() = inner.close()
 
+    /** The bindings' archive, shared with [FieldSync]. */
+    internal val native: GridwalkArchive get() = inner
+
+    /** Re-reads the outbox (after a sync sent or refused records). */
+    internal suspend fun refreshOutbox() = withContext(io) {
+        refreshLock.withLock { outboxState.value = inner.outboxStatus() }
+    }
+
     private suspend fun recording(call: () -> Recorded): Recorded = withContext(io) {
         val recorded = call()
         refreshLock.withLock { outboxState.value = inner.outboxStatus() }
