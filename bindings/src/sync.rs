@@ -1,7 +1,7 @@
 //! Syncing with the district server: log in, sync now, status, cancel, and an observer for
 //! progress bars.
 //!
-//! Like the archive, every call blocks (see docs/adr/0009-ffi-blocking-sync.md): the core's client
+//! Like the archive, every call blocks (see docs/adr/0012-ffi-blocking-sync.md): the core's client
 //! is async, and [`GridwalkSync`] drives it on a small tokio runtime it owns. Call `login` and
 //! `sync_now` from a background thread (the Kotlin and Swift layers do); `sync_status` and
 //! `cancel_sync` may be called from any thread while a sync runs.
