@@ -309,6 +309,8 @@ fn demo_prints_credentials_that_log_in_and_pull_the_generators_district() {
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
+        // In a workspace build reqwest carries `rustls-no-provider`; install ring before building a client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::new();
         for (a, (scope, want)) in accounts.iter().zip(&expected) {
             assert_eq!(&a.scope, scope, "{printed}");

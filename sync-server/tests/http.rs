@@ -934,7 +934,7 @@ async fn compression_both_ways(db: AnyDb, dir: TempDir) {
     let s = TestServer::start(db, dir, |_| {}).await;
     let token = s.login(W1, "phone-1").await;
     // Responses are gzip-compressed when the client accepts it.
-    let raw_client = reqwest::Client::builder()
+    let raw_client = common::http_client_builder()
         .no_gzip()
         .build()
         .expect("client");

@@ -66,6 +66,14 @@ pub async fn migrated<D: Database>(db: D) -> D {
     db
 }
 
+/// In a workspace build reqwest carries `rustls-no-provider` (the phone's sync client brings ring),
+/// and building a client with no crypto provider installed panics; install ring first. A second
+/// install in the same process is refused harmlessly.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 pub mod server {
     //! A real server on 127.0.0.1:0 over a real engine, with the sample district and one account
     //! per role.
@@ -151,7 +159,7 @@ pub mod server {
             let handle = http::spawn(state, listen, pending()).await.expect("spawn");
             Self {
                 handle,
-                client: reqwest::Client::new(),
+                client: super::http_client_builder().build().expect("http client"),
                 dir,
             }
         }
