@@ -41,14 +41,19 @@ impl SyncFigures {
 }
 
 /// A district of one grid (W1's) holding `n` buildings.
-async fn server_with_buildings(n: u32) -> HarnessResult<TestServer> {
+/// A server over a one-grid district of `n` buildings, and those buildings' codes.
+async fn server_with_buildings(n: u32) -> HarnessResult<(TestServer, Vec<BuildingCode>)> {
     let (grids, buildings) = fixtures::district(DistrictShape {
         streets: 1,
         communities_per_street: 1,
         grids_per_community: 1,
         buildings_per_grid: n,
     });
-    TestServer::start_with(grids, buildings, |_| {}).await
+    let codes = buildings.iter().map(|b| b.code.clone()).collect();
+    Ok((
+        TestServer::start_with(grids, buildings, |_| {}).await?,
+        codes,
+    ))
 }
 
 fn phone_config(url: &str) -> gridwalk_core::sync::SyncConfig {
@@ -76,7 +81,7 @@ pub fn lean_inspection(building: &BuildingCode, worker: &str) -> Inspection {
 
 /// Pulls `n` buildings into an empty phone (after its login).
 pub async fn pull_into_empty_phone(n: u32) -> HarnessResult<SyncFigures> {
-    let server = server_with_buildings(n).await?;
+    let (server, _) = server_with_buildings(n).await?;
     let proxy = Proxy::start(server.handle.addr).await?;
     let phone = Phone::new(phone_config(&proxy.url()))?;
     phone.login(W1).await?;
@@ -115,13 +120,12 @@ pub async fn pull_into_empty_phone(n: u32) -> HarnessResult<SyncFigures> {
 
 /// Pushes `n` inspections recorded offline on a phone that already holds its grid.
 pub async fn push_from_phone(n: u32) -> HarnessResult<SyncFigures> {
-    let server = server_with_buildings(100).await?;
+    let (server, codes) = server_with_buildings(100).await?;
     let proxy = Proxy::start(server.handle.addr).await?;
     let phone = Phone::new(phone_config(&proxy.url()))?;
     phone.login(W1).await?;
     // Bootstrap first, so the measured sync's pull has nothing to bring.
     phone.client.sync_now().await?;
-    let codes: Vec<BuildingCode> = (1..=100).map(fixtures::code).collect();
     let records: Vec<FieldRecord> = (0..n as usize)
         .map(|i| FieldRecord::Inspection(lean_inspection(&codes[i % codes.len()], W1)))
         .collect();

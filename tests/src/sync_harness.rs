@@ -24,9 +24,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub type HarnessResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-/// Worker of grid S01C01G001.
+/// Worker of the sample district's first grid (`grid_id(1, 1, 1)`).
 pub const W1: &str = "w-S01C01G001";
-/// Worker of grid S01C01G002.
+/// Worker of its second grid (`grid_id(1, 1, 2)`).
 pub const W2: &str = "w-S01C01G002";
 pub const SUPERVISOR: &str = "supervisor-S01";
 pub const ADMIN: &str = "admin";

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use gridwalk_core::WorkerId;
 use gridwalk_core::protocol::{ReviewDecision, ReviewOutcome};
 use gridwalk_core::sync::SyncError;
-use gridwalk_core::{GridId, WorkerId};
 use gridwalk_server::db::Database;
 use gridwalk_server::fixtures::{self, grid_id};
 use gridwalk_tests::sync_harness::*;
@@ -206,7 +206,7 @@ async fn sync_building_leaving_the_scope_goes_but_records_about_it_stay_until_sy
             .expect("read")
             .expect("held")
             .grid,
-        GridId::from("S01C01G002")
+        grid_id(1, 1, 2)
     );
 }
 

@@ -7,7 +7,7 @@ async fn sync_bench_pull_fills_an_empty_phone() {
     let f = pull_into_empty_phone(1_200).await.expect("pull");
     assert_eq!(f.records, 1_200);
     assert!(
-        f.record_json_bytes > 200.0 && f.record_json_bytes < 500.0,
+        f.record_json_bytes > 200.0 && f.record_json_bytes < 800.0,
         "{f:?}"
     );
     // Push (nothing) and one page: the pull page is 5,000.
