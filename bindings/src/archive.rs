@@ -301,6 +301,7 @@ impl GridwalkArchive {
 
 impl GridwalkArchive {
     /// The core archive, shared with the sync client.
+    #[cfg(feature = "sync")]
     pub(crate) fn shared(&self) -> Arc<Archive> {
         self.archive.clone()
     }

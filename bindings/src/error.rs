@@ -9,6 +9,7 @@
 //! person's name or phone number (the core guarantees this; contacts never appear in errors).
 
 use gridwalk_core::store::StoreError;
+#[cfg(feature = "sync")]
 use gridwalk_core::sync::SyncError;
 use gridwalk_core::synth::SynthError;
 use gridwalk_core::{BuildingCodeError, CatalogError, PolicyError, ValidationError};
@@ -155,6 +156,7 @@ impl From<StoreError> for GridwalkError {
     }
 }
 
+#[cfg(feature = "sync")]
 impl From<SyncError> for GridwalkError {
     fn from(e: SyncError) -> Self {
         use SyncError as E;
@@ -219,6 +221,7 @@ mod tests {
         ));
     }
 
+    #[cfg(feature = "sync")]
     #[test]
     fn sync_errors_map_to_what_the_app_shows() {
         assert_eq!(
