@@ -5,10 +5,11 @@ use gridwalk_tests::sync_bench::{SyncFigures, pull_into_empty_phone, push_from_p
 
 fn show(what: &str, f: &SyncFigures) {
     println!(
-        "{what}: {} records (~{:.0} B JSON each) in {:.3} s, {} requests; wire {} B up + {} B down = {:.3} MB (client counted {} + {})",
+        "{what}: {} records (~{:.0} B JSON each) in {:.3} s ({what} phase {:.3} s), {} requests; wire {} B up + {} B down = {:.3} MB (client counted {} + {})",
         f.records,
         f.record_json_bytes,
         f.seconds,
+        f.phase_seconds,
         f.requests,
         f.wire_up,
         f.wire_down,

@@ -25,6 +25,8 @@ pub struct SyncFigures {
     pub record_json_bytes: f64,
     /// `sync_now` from start to end, seconds.
     pub seconds: f64,
+    /// The measured phase alone (the pull for a pull, the push for a push), seconds.
+    pub phase_seconds: f64,
     pub requests: u64,
     /// Counted by the client.
     pub client_sent: u64,
@@ -110,6 +112,7 @@ pub async fn pull_into_empty_phone(n: u32) -> HarnessResult<SyncFigures> {
         records: u64::from(n),
         record_json_bytes: json as f64 / sample.len().clamp(1, 1_000) as f64,
         seconds,
+        phase_seconds: report.pull_ms as f64 / 1e3,
         requests: report.wire.requests,
         client_sent: report.wire.sent,
         client_received: report.wire.received,
@@ -155,6 +158,7 @@ pub async fn push_from_phone(n: u32) -> HarnessResult<SyncFigures> {
         records: u64::from(n),
         record_json_bytes: json as f64 / f64::from(n.max(1)),
         seconds,
+        phase_seconds: report.push_ms as f64 / 1e3,
         requests: report.wire.requests,
         client_sent: report.wire.sent,
         client_received: report.wire.received,

@@ -64,6 +64,10 @@ impl Drop for Running<'_> {
     }
 }
 
+fn ms_since(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -198,7 +202,7 @@ impl SyncClient {
         let mut report = SyncReport::default();
         let result = self.run(&cancel, &mut report).await;
         report.wire = self.wire().since(wire_before);
-        report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        report.elapsed_ms = ms_since(started);
         match result {
             Ok(()) => {
                 self.store(|a| a.record_sync_success()).await?;
@@ -249,15 +253,24 @@ impl SyncClient {
         // A push the server refuses as a whole (not one record: those are answered one by one)
         // keeps its records pending and is reported at the end; the worker still gets the photos
         // out and the latest buildings in.
-        let refused = match self.push_all(&token, cancel, report).await {
+        let t = Instant::now();
+        let pushed = self.push_all(&token, cancel, report).await;
+        report.push_ms = ms_since(t);
+        let refused = match pushed {
             Ok(()) => None,
             Err(e @ SyncError::Refused { .. }) => Some(e),
             Err(e) => return Err(e),
         };
+        let t = Instant::now();
         self.upload_photos(&token, cancel, report).await?;
+        report.photos_ms = ms_since(t);
+        let t = Instant::now();
         self.pull_all(&token, cancel, report).await?;
+        report.pull_ms = ms_since(t);
         // The pull's list of photos the server lacks is the complete one; send any it named.
+        let t = Instant::now();
         self.upload_photos(&token, cancel, report).await?;
+        report.photos_ms += ms_since(t);
         self.set_progress(|p| p.phase = SyncPhase::Finishing);
         refused.map_or(Ok(()), Err)
     }
@@ -521,22 +534,15 @@ impl SyncClient {
     ) -> Result<(), SyncError> {
         self.set_progress(|p| p.phase = SyncPhase::Pulling);
         let cursor = self.store(|a| a.sync_state()).await?.pull_cursor;
-        let mut body = self.fetch_page(token, cursor.as_ref(), cancel).await?;
+        let mut page = self.fetch_page(token, cursor.as_ref(), cancel).await?;
         loop {
             self.checkpoint_killed_only(FailPoint::AfterPullFetched)?;
-            // A 5,000-building page is ~2 MB of JSON: parsed off the async threads.
-            let page: PullResponse = tokio::task::spawn_blocking(move || {
-                serde_json::from_slice(&body)
-                    .map_err(|e| SyncError::Protocol(format!("pull page: {e}")))
-            })
-            .await
-            .map_err(|e| SyncError::Task(e.to_string()))??;
             let more = page.has_more;
             let next = page.next_cursor.clone();
             let n = page.changes.len() as u64;
             let apply = self.store(move |a| a.apply_pull_page(&page));
-            // The next page is fetched while this one is applied (its cursor is in hand); a page
-            // fetched but not applied is simply fetched again by the next sync.
+            // The next page is fetched and parsed while this one is applied (its cursor is in
+            // hand); a page fetched but not applied is simply fetched again by the next sync.
             let (applied, prefetched) = if more {
                 let (applied, fetched) =
                     tokio::join!(apply, self.fetch_page(token, Some(&next), cancel));
@@ -553,18 +559,19 @@ impl SyncClient {
             });
             self.checkpoint(FailPoint::AfterPullPageApplied, cancel)?;
             match prefetched {
-                Some(fetched) => body = fetched?,
+                Some(fetched) => page = fetched?,
                 None => return Ok(()),
             }
         }
     }
 
+    /// One pull page, parsed off the async threads (5,000 buildings are ~2 MB of JSON).
     async fn fetch_page(
         &self,
         token: &str,
         cursor: Option<&Cursor>,
         cancel: &CancellationToken,
-    ) -> Result<Vec<u8>, SyncError> {
+    ) -> Result<PullResponse, SyncError> {
         let mut query = vec![("limit", self.config.pull_page.max(1).to_string())];
         if let Some(c) = cursor {
             query.push(("cursor", c.0.clone()));
@@ -576,7 +583,13 @@ impl SyncClient {
             token: Some(token),
             body: Body::Empty,
         };
-        Ok(self.transport.send(&call, cancel).await?)
+        let body = self.transport.send(&call, cancel).await?;
+        tokio::task::spawn_blocking(move || {
+            serde_json::from_slice(&body)
+                .map_err(|e| SyncError::Protocol(format!("pull page: {e}")))
+        })
+        .await
+        .map_err(|e| SyncError::Task(e.to_string()))?
     }
 
     fn set_progress(&self, f: impl FnOnce(&mut SyncProgress)) {

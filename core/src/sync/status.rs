@@ -106,6 +106,10 @@ pub struct SyncReport {
     pub pulled: PullApplied,
     pub wire: WireBytes,
     pub elapsed_ms: u64,
+    /// Time in each phase (both photo passes together).
+    pub push_ms: u64,
+    pub photos_ms: u64,
+    pub pull_ms: u64,
 }
 
 #[cfg(test)]
