@@ -22,9 +22,12 @@ async fn sync_expired_token_asks_to_log_in_again_and_loses_nothing() {
         .expect("record");
     tokio::time::sleep(Duration::from_millis(1_300)).await;
 
-    // The phone's copy of the expiry says so before any request is made.
+    // The server refuses the token; the batch it was sent with goes back to pending.
     let err = phone.client.sync_now().await.expect_err("expired");
-    assert!(matches!(err, SyncError::LoginRequired { .. }), "{err:?}");
+    match &err {
+        SyncError::LoginRequired { reason } => assert!(reason.contains("expired"), "{reason}"),
+        other => panic!("expected LoginRequired, got {other:?}"),
+    }
     let s = phone.client.status().await.expect("status");
     assert!(s.login_required && !s.logged_in);
     assert_eq!(s.username.as_deref(), Some(W1));
