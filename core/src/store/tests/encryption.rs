@@ -5,6 +5,21 @@ use std::sync::Arc;
 use crate::store::tests::fixtures::*;
 use crate::store::{Archive, ArchiveOptions, FixedClock, StoreError};
 
+const TOKEN: &str = "gw-token-7f3a9c2e5b1d4f60";
+
+fn login_with_token(token: &str) -> crate::protocol::LoginResponse {
+    crate::protocol::LoginResponse {
+        token: token.to_owned(),
+        expires_at: t(NOW) + chrono::Duration::days(14),
+        user: crate::protocol::UserInfo {
+            username: "worker-01".into(),
+            role: crate::protocol::Role::Worker,
+            scope: crate::protocol::Scope::District,
+        },
+        device_last_seq: 0,
+    }
+}
+
 fn options(key: Option<&str>) -> ArchiveOptions {
     ArchiveOptions {
         key: key.map(str::to_owned),
@@ -26,9 +41,12 @@ fn store_encrypted_archive_round_trip() {
         a.upsert_buildings(&[building(1, &grids[0])])
             .expect("building");
         a.record_inspection(&i).expect("record");
+        a.save_login("https://srv", &login_with_token(TOKEN))
+            .expect("login");
         a.device_id()
     };
-    // Nothing readable on disk: no SQLite header, no address text, in the database or its WAL.
+    // Nothing readable on disk: no SQLite header, no address text, no bearer token, in the database
+    // or its WAL.
     for file in ["archive.db", "archive.db-wal"] {
         let p = dir.path().join(file);
         if let Ok(bytes) = std::fs::read(&p) {
@@ -42,6 +60,10 @@ fn store_encrypted_archive_round_trip() {
                     .any(|w| w == b"Lane 1, Xixiang"),
                 "{file} holds plain text"
             );
+            assert!(
+                !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+                "{file} holds the token in the clear"
+            );
         }
     }
 
@@ -52,6 +74,10 @@ fn store_encrypted_archive_round_trip() {
         Some(code(1))
     );
     assert_eq!(a.inspection(i.id).expect("read"), Some(i));
+    assert_eq!(
+        a.sync_state().expect("state").session.map(|s| s.token),
+        Some(TOKEN.to_owned())
+    );
     drop(a);
 
     for key in [None, Some("wrong key")] {
