@@ -2,12 +2,12 @@
 //! and on PostgreSQL), driven by a real HTTP client and, where a misbehaving client is needed,
 //! raw TCP.
 
-mod common;
-
 use std::io::Write;
 use std::time::Duration;
 
-use common::server::{ADMIN, OFFICER, SUPERVISOR, TestServer, W1, W2, expect_error, statuses};
+use crate::common::server::{
+    ADMIN, OFFICER, SUPERVISOR, TestServer, W1, W2, expect_error, statuses,
+};
 use gridwalk_core::protocol::{DeviceId, PushRecord, SyncRecord};
 use gridwalk_server::db::{AnyDb, Database};
 use gridwalk_server::fixtures::{self, absent_code, code, grid_id};

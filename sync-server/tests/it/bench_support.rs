@@ -1,6 +1,6 @@
 //! The bench entry points do what they claim (sizes and stored rows, not speed).
 
-mod common;
+use crate::common;
 
 use gridwalk_core::protocol::DeviceId;
 use gridwalk_server::bench;

@@ -1,8 +1,6 @@
 //! The storage conformance suite: every test runs against SQLite and against a real PostgreSQL.
 //! Each `conformance!(name)` line generates `name::sqlite` and `name::postgres`.
 
-mod common;
-
 use std::collections::HashSet;
 
 use gridwalk_core::protocol::{
