@@ -6,6 +6,7 @@
 //! fields so an older client keeps working against a newer server that adds one.
 
 mod auth;
+mod change_de;
 mod correction;
 mod error;
 mod photos;
