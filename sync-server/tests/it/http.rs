@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use crate::common;
 use crate::common::server::{
     ADMIN, OFFICER, SUPERVISOR, TestServer, W1, W2, expect_error, statuses,
 };

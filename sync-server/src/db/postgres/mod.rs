@@ -12,6 +12,7 @@ mod photos;
 mod pull;
 mod push;
 mod schema;
+pub use schema::versions as migration_versions;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

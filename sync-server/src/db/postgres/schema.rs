@@ -5,9 +5,9 @@ use deadpool_postgres::Client;
 
 use crate::db::DbError;
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2)];
 
-pub const LATEST: u32 = 1;
+pub const LATEST: u32 = 2;
 
 /// Advisory lock key for migrations ("gridwalk" in ASCII, truncated to 63 bits).
 const LOCK_KEY: i64 = 0x6772_6964_7761_6c6b;
@@ -148,6 +148,28 @@ CREATE TABLE review_outcomes (
 CREATE INDEX review_outcomes_username ON review_outcomes (username, seq);
 "#;
 
+const V2: &str = r#"
+-- The server-side lifecycle of each accepted event (dispatch, notices, overdue sweep keep it).
+CREATE TABLE event_states (
+    event_id TEXT PRIMARY KEY REFERENCES records (record_id),
+    building_code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    deadline DATE,
+    reported_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX event_states_building ON event_states (building_code);
+CREATE INDEX event_states_status_deadline ON event_states (status, deadline);
+
+-- Buildings whose stars must be recomputed; filled by the push, drained by the rater.
+CREATE TABLE rating_queue (
+    building_code TEXT PRIMARY KEY,
+    queued_at TIMESTAMPTZ NOT NULL
+);
+"#;
+
 pub async fn migrate(c: &mut Client) -> Result<Vec<u32>, DbError> {
     let mut applied = Vec::new();
     loop {
@@ -221,4 +243,9 @@ pub async fn check(c: &Client) -> Result<(), DbError> {
             need: LATEST,
         }),
     }
+}
+
+/// Every migration version this engine knows, in order.
+pub fn versions() -> Vec<u32> {
+    MIGRATIONS.iter().map(|(v, _)| *v).collect()
 }

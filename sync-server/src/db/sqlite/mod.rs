@@ -10,6 +10,7 @@ mod photos;
 mod pull;
 mod push;
 mod schema;
+pub use schema::versions as migration_versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -5,9 +5,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::db::DbError;
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2)];
 
-pub const LATEST: u32 = 1;
+pub const LATEST: u32 = 2;
 
 const V1: &str = r#"
 CREATE TABLE sync_state (
@@ -145,6 +145,28 @@ CREATE TABLE review_outcomes (
 CREATE INDEX review_outcomes_username ON review_outcomes (username, seq);
 "#;
 
+const V2: &str = r#"
+-- The server-side lifecycle of each accepted event (dispatch, notices, overdue sweep keep it).
+CREATE TABLE event_states (
+    event_id TEXT PRIMARY KEY REFERENCES records (record_id),
+    building_code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    deadline TEXT,
+    reported_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX event_states_building ON event_states (building_code);
+CREATE INDEX event_states_status_deadline ON event_states (status, deadline);
+
+-- Buildings whose stars must be recomputed; filled by the push, drained by the rater.
+CREATE TABLE rating_queue (
+    building_code TEXT PRIMARY KEY,
+    queued_at INTEGER NOT NULL
+);
+"#;
+
 fn current_version(c: &Connection) -> Result<u32, DbError> {
     c.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -212,4 +234,9 @@ pub fn check(c: &mut Connection) -> Result<(), DbError> {
             need: LATEST,
         }),
     }
+}
+
+/// Every migration version this engine knows, in order.
+pub fn versions() -> Vec<u32> {
+    MIGRATIONS.iter().map(|(v, _)| *v).collect()
 }
