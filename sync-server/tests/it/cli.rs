@@ -54,7 +54,7 @@ fn migrate_user_add_and_import() {
     let data = dir.path();
     let (code, out, err) = run(&["migrate"], data, "");
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("applied migrations [1]"), "{out}");
+    assert!(out.contains("applied migrations [1, 3]"), "{out}");
     let (_, out, _) = run(&["migrate"], data, "");
     assert!(out.contains("schema is current"), "{out}");
 

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use gridwalk_core::protocol::{
-    BuildingCorrection, FieldChange, PushRecord, ReviewDecision, ReviewOutcome, ReviewState,
-    Role, Scope, SyncRecord,
+    BuildingCorrection, FieldChange, PushRecord, ReviewDecision, ReviewOutcome, ReviewState, Role,
+    Scope, SyncRecord,
 };
 use gridwalk_core::{
     Building, Contact, Event, EventKind, EventStatus, GeoPoint, Inspection, ItemId, Notice,
@@ -260,7 +260,11 @@ async fn send_back_reaches_the_worker_and_the_resubmission_links(db: AnyDb, dir:
     assert_eq!(ids, [a_id.clone(), b_id.clone(), e_id.clone()]);
     let ia = item(&items, &a_id);
     assert_eq!(
-        (ia["kind"].clone(), ia["off_site"].clone(), ia["state"].clone()),
+        (
+            ia["kind"].clone(),
+            ia["off_site"].clone(),
+            ia["state"].clone()
+        ),
         (json!("inspection"), json!(false), json!("pending"))
     );
     assert!(ia["distance_m"].as_f64().expect("distance") < 0.01);
@@ -274,7 +278,10 @@ async fn send_back_reaches_the_worker_and_the_resubmission_links(db: AnyDb, dir:
     assert_eq!(ib["off_site"], true);
     let d = ib["distance_m"].as_f64().expect("distance");
     assert!((d - 300.2).abs() < 1.0, "{d}");
-    assert_eq!((ib["radius_m"].clone(), ib["accuracy_m"].clone()), (json!(50.0), json!(8.0)));
+    assert_eq!(
+        (ib["radius_m"].clone(), ib["accuracy_m"].clone()),
+        (json!(50.0), json!(8.0))
+    );
     assert_eq!(item(&items, &e_id)["kind"], "event");
 
     // A send-back needs words for the worker.
@@ -320,7 +327,11 @@ async fn send_back_reaches_the_worker_and_the_resubmission_links(db: AnyDb, dir:
     assert_eq!(ia["decision"]["decision"], "sent_back");
     let ic = item(&items, &fix_id);
     assert_eq!(
-        (ic["corrects"].clone(), ic["original"].clone(), ic["state"].clone()),
+        (
+            ic["corrects"].clone(),
+            ic["original"].clone(),
+            ic["state"].clone()
+        ),
         (json!(a_id), json!(a_id), json!("pending"))
     );
     let resubmitted = queue(&s, &sup, "?state=resubmitted").await;
@@ -334,10 +345,16 @@ async fn send_back_reaches_the_worker_and_the_resubmission_links(db: AnyDb, dir:
         "review_closed",
     );
     let (status, ok) = decide(&s, &sup, &fix_id, "approved", "").await;
-    assert_eq!((status, ok["state"].clone()), (StatusCode::OK, json!("approved")));
+    assert_eq!(
+        (status, ok["state"].clone()),
+        (StatusCode::OK, json!("approved"))
+    );
     // A retried approval changes nothing and sends nothing new to the phone.
     let (status, again) = decide(&s, &sup, &fix_id, "approved", "").await;
-    assert_eq!((status, again["state"].clone()), (StatusCode::OK, json!("approved")));
+    assert_eq!(
+        (status, again["state"].clone()),
+        (StatusCode::OK, json!("approved"))
+    );
     assert_eq!(reviews_pulled(&s, &w1).await.len(), 2);
     expect_error(
         &decide(&s, &sup, &fix_id, "sent_back", "second thoughts").await,
@@ -352,7 +369,11 @@ async fn send_back_reaches_the_worker_and_the_resubmission_links(db: AnyDb, dir:
         ("approved", "explained by phone", "approved"),
     ] {
         let (status, body) = decide(&s, &sup, &b_id, decision, comment).await;
-        assert_eq!((status, body["state"].clone()), (StatusCode::OK, json!(state)), "{body}");
+        assert_eq!(
+            (status, body["state"].clone()),
+            (StatusCode::OK, json!(state)),
+            "{body}"
+        );
     }
     let pulled = reviews_pulled(&s, &w1).await;
     let of_b: Vec<&Value> = pulled.iter().filter(|o| o["record"] == b_id).collect();
@@ -421,7 +442,11 @@ async fn send_back_reaches_the_worker_and_the_resubmission_links(db: AnyDb, dir:
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_request",
     );
-    assert_eq!(queue(&s, &sup, "").await.len(), 4, "corrections are not queued");
+    assert_eq!(
+        queue(&s, &sup, "").await.len(),
+        4,
+        "corrections are not queued"
+    );
 }
 
 async fn queue_filters_pages_and_keeps_to_the_scope(db: AnyDb, dir: TempDir) {
@@ -475,7 +500,10 @@ async fn queue_filters_pages_and_keeps_to_the_scope(db: AnyDb, dir: TempDir) {
         .push(
             &wf,
             "phone-3",
-            batch(1, vec![SyncRecord::Inspection(visit(b(73), day(6, 1), &far))]),
+            batch(
+                1,
+                vec![SyncRecord::Inspection(visit(b(73), day(6, 1), &far))],
+            ),
         )
         .await;
     assert_eq!(statuses(&r.1), ["accepted"]);
@@ -532,9 +560,18 @@ async fn queue_filters_pages_and_keeps_to_the_scope(db: AnyDb, dir: TempDir) {
         .get(&format!("/v1/review/queue?limit=4&after={next}"), &sup)
         .await;
     assert_eq!(p2["items"].as_array().expect("items").len(), 2);
-    assert_eq!((p2["has_more"].clone(), p2["next_after"].clone()), (json!(false), Value::Null));
+    assert_eq!(
+        (p2["has_more"].clone(), p2["next_after"].clone()),
+        (json!(false), Value::Null)
+    );
 
-    for bad in ["?limit=0", "?limit=501", "?sort=newest", "?state=lost", "?off_site=maybe"] {
+    for bad in [
+        "?limit=0",
+        "?limit=501",
+        "?sort=newest",
+        "?state=lost",
+        "?off_site=maybe",
+    ] {
         expect_error(
             &s.get(&format!("/v1/review/queue{bad}"), &sup).await,
             StatusCode::BAD_REQUEST,
@@ -593,7 +630,10 @@ async fn assessment_endpoints_keep_to_the_scope_and_count_the_records(db: AnyDb,
     assert_eq!(body["grid"], grid_id(1, 1, 1).as_str());
     let a = &body["assessment"];
     assert_eq!(a["worker"], W1);
-    assert_eq!(a["period"], json!({"from": "2026-06-01", "to": "2026-06-30"}));
+    assert_eq!(
+        a["period"],
+        json!({"from": "2026-06-01", "to": "2026-06-30"})
+    );
     assert_eq!(
         (
             a["buildings"].clone(),
@@ -603,7 +643,14 @@ async fn assessment_endpoints_keep_to_the_scope_and_count_the_records(db: AnyDb,
             a["off_site_visits"].clone(),
             a["off_site_ratio"].clone()
         ),
-        (json!(12), json!(4), json!(3), json!(0.25), json!(1), json!(0.25))
+        (
+            json!(12),
+            json!(4),
+            json!(3),
+            json!(0.25),
+            json!(1),
+            json!(0.25)
+        )
     );
     assert_eq!(
         a["events_reported"],
@@ -615,14 +662,20 @@ async fn assessment_endpoints_keep_to_the_scope_and_count_the_records(db: AnyDb,
     );
 
     let (status, g1) = s
-        .get(&format!("/v1/assessment/grids/{}?{june}", grid_id(1, 1, 1)), &sup)
+        .get(
+            &format!("/v1/assessment/grids/{}?{june}", grid_id(1, 1, 1)),
+            &sup,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{g1}");
     assert_eq!(g1["assigned_worker"], W1);
     assert_eq!(g1["workers"].as_array().expect("workers").len(), 1);
     assert_eq!(g1["workers"][0], *a);
     let (_, g2) = s
-        .get(&format!("/v1/assessment/grids/{}?{june}", grid_id(1, 1, 2)), &sup)
+        .get(
+            &format!("/v1/assessment/grids/{}?{june}", grid_id(1, 1, 2)),
+            &sup,
+        )
         .await;
     assert_eq!(g2["assigned_worker"], W2);
     assert_eq!(g2["workers"][0]["visits"], 1);
@@ -635,13 +688,15 @@ async fn assessment_endpoints_keep_to_the_scope_and_count_the_records(db: AnyDb,
         "from=june&to=july",
     ] {
         expect_error(
-            &s.get(&format!("/v1/assessment/workers/{W1}?{bad}"), &sup).await,
+            &s.get(&format!("/v1/assessment/workers/{W1}?{bad}"), &sup)
+                .await,
             StatusCode::BAD_REQUEST,
             "invalid_request",
         );
     }
     expect_error(
-        &s.get(&format!("/v1/assessment/workers/{W1}?{june}"), &w1).await,
+        &s.get(&format!("/v1/assessment/workers/{W1}?{june}"), &w1)
+            .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
@@ -662,8 +717,11 @@ async fn assessment_endpoints_keep_to_the_scope_and_count_the_records(db: AnyDb,
     expect_error(&outside, StatusCode::FORBIDDEN, "out_of_scope");
     expect_error(&unknown, StatusCode::FORBIDDEN, "out_of_scope");
     expect_error(
-        &s.get(&format!("/v1/assessment/grids/{}?{june}", grid_id(2, 1, 1)), &sup)
-            .await,
+        &s.get(
+            &format!("/v1/assessment/grids/{}?{june}", grid_id(2, 1, 1)),
+            &sup,
+        )
+        .await,
         StatusCode::FORBIDDEN,
         "out_of_scope",
     );
@@ -683,7 +741,8 @@ async fn assessment_endpoints_keep_to_the_scope_and_count_the_records(db: AnyDb,
         );
     }
     expect_error(
-        &s.get(&format!("/v1/assessment/grids/G9999?{june}"), &admin).await,
+        &s.get(&format!("/v1/assessment/grids/G9999?{june}"), &admin)
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     );
@@ -697,9 +756,15 @@ async fn assessment_endpoints_keep_to_the_scope_and_count_the_records(db: AnyDb,
         .await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let entries = log["entries"].as_array().expect("entries");
-    let users: Vec<&str> = entries.iter().map(|e| e["user"].as_str().expect("user")).collect();
+    let users: Vec<&str> = entries
+        .iter()
+        .map(|e| e["user"].as_str().expect("user"))
+        .collect();
     assert_eq!(users, [SUPERVISOR, ADMIN]);
-    assert_eq!(entries[0]["target"], format!("worker {W1} grid {}", grid_id(1, 1, 1)));
+    assert_eq!(
+        entries[0]["target"],
+        format!("worker {W1} grid {}", grid_id(1, 1, 1))
+    );
 }
 
 // --- audit over HTTP -------------------------------------------------------------------------
@@ -727,9 +792,9 @@ async fn audit_rows_for_writes_and_personal_reads(db: AnyDb, dir: TempDir) {
     // A failed login is a write attempt by nobody known.
     let wrong = s
         .send(
-            s.client
-                .post(s.url("/v1/auth/login"))
-                .json(&json!({"username": W1, "password": "wrong-password", "device_id": "phone-x"})),
+            s.client.post(s.url("/v1/auth/login")).json(
+                &json!({"username": W1, "password": "wrong-password", "device_id": "phone-x"}),
+            ),
         )
         .await;
     assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
@@ -752,8 +817,18 @@ async fn audit_rows_for_writes_and_personal_reads(db: AnyDb, dir: TempDir) {
     assert_eq!(
         rows,
         [
-            ("POST /v1/auth/login".into(), "/v1/auth/login".into(), false, 200),
-            ("POST /v1/sync/push".into(), "/v1/sync/push".into(), false, 200),
+            (
+                "POST /v1/auth/login".into(),
+                "/v1/auth/login".into(),
+                false,
+                200
+            ),
+            (
+                "POST /v1/sync/push".into(),
+                "/v1/sync/push".into(),
+                false,
+                200
+            ),
             (
                 "GET /v1/buildings/{code}".into(),
                 b1.code.as_str().to_owned(),
@@ -771,7 +846,10 @@ async fn audit_rows_for_writes_and_personal_reads(db: AnyDb, dir: TempDir) {
     for e in &entries {
         assert_eq!(e["device"], "phone-1");
         assert_eq!(e["role"], "worker");
-        assert_eq!(e["scope"], json!({"level": "grid", "id": grid_id(1, 1, 1).as_str()}));
+        assert_eq!(
+            e["scope"],
+            json!({"level": "grid", "id": grid_id(1, 1, 1).as_str()})
+        );
         let at: DateTime<Utc> = serde_json::from_value(e["at"].clone()).expect("time");
         assert!(at >= started && at <= Utc::now());
     }
@@ -790,7 +868,10 @@ async fn audit_rows_for_writes_and_personal_reads(db: AnyDb, dir: TempDir) {
         .filter(|e| e["status"] == 401)
         .collect();
     assert_eq!(failed.len(), 1);
-    assert_eq!((failed[0]["user"].clone(), failed[0]["device"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (failed[0]["user"].clone(), failed[0]["device"].clone()),
+        (Value::Null, Value::Null)
+    );
 
     // A decision is a write; contact conflicts are personal reads; the audit query itself too.
     let sup = s.login(SUPERVISOR, "desk-1").await;
@@ -859,7 +940,10 @@ async fn audit_rows_for_writes_and_personal_reads(db: AnyDb, dir: TempDir) {
     let (_, mine) = s.get("/v1/audit?action=GET%20/v1/audit", &admin).await;
     let mine = mine["entries"].as_array().expect("entries");
     assert_eq!(mine.len(), 3, "the three earlier queries of this admin");
-    assert!(mine.iter().all(|e| e["user"] == ADMIN && e["personal_data"] == true));
+    assert!(
+        mine.iter()
+            .all(|e| e["user"] == ADMIN && e["personal_data"] == true)
+    );
 
     // Paging and time bounds.
     let (_, p1) = s.get("/v1/audit?limit=2", &admin).await;
@@ -873,7 +957,9 @@ async fn audit_rows_for_writes_and_personal_reads(db: AnyDb, dir: TempDir) {
     let later = (Utc::now() + Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
     let (_, none) = s.get(&format!("/v1/audit?from={later}"), &admin).await;
     assert_eq!(none["entries"], json!([]));
-    let (_, before) = s.get(&format!("/v1/audit?to={later}&user={W1}"), &admin).await;
+    let (_, before) = s
+        .get(&format!("/v1/audit?to={later}&user={W1}"), &admin)
+        .await;
     assert_eq!(
         before["entries"].as_array().expect("e").len(),
         5,
@@ -916,7 +1002,9 @@ async fn assessment_matches_the_hand_count(db: AnyDb) {
         b.stars = Some(Stars::new(stars).expect("stars"));
     }
     db.migrate().await.expect("migrate");
-    db.upsert_grids(sample.grids().to_vec()).await.expect("grids");
+    db.upsert_grids(sample.grids().to_vec())
+        .await
+        .expect("grids");
     db.import_buildings(buildings.clone(), false)
         .await
         .expect("buildings");
@@ -1021,7 +1109,9 @@ async fn assessment_matches_the_hand_count(db: AnyDb) {
 
     let policy = Policy::default_policy().expect("policy");
     let june = assessment::period(day(6, 1), day(6, 30), 366).expect("period");
-    let records = assessment::grid_records(&db, &grid.id).await.expect("records");
+    let records = assessment::grid_records(&db, &grid.id)
+        .await
+        .expect("records");
     assert_eq!(records.buildings.len(), 4);
     assert_eq!(
         (records.inspections.len(), records.events.len()),
@@ -1030,9 +1120,15 @@ async fn assessment_matches_the_hand_count(db: AnyDb) {
     );
     let r = assessment::assess_on_grid(&WorkerId(me.clone()), june, &records, &policy).assessment;
     assert_eq!(r.buildings, 4);
-    assert_eq!(r.visits, 5, "A 06-04, A 06-15, B 06-03, B's correction 06-10, C 06-20");
+    assert_eq!(
+        r.visits, 5,
+        "A 06-04, A 06-15, B 06-03, B's correction 06-10, C 06-20"
+    );
     assert_eq!(r.due_visits, 7, "A 5 + B 1 + D 1");
-    assert_eq!((r.on_time, r.covered_by_others, r.missed, r.pending), (2, 1, 4, 0));
+    assert_eq!(
+        (r.on_time, r.covered_by_others, r.missed, r.pending),
+        (2, 1, 4, 0)
+    );
     assert_eq!(r.on_time_ratio, Some(2.0 / 6.0));
     assert_eq!((r.buildings_visited, r.coverage), (3, Some(0.75)));
     assert_eq!(
@@ -1084,9 +1180,13 @@ async fn decisions_recorded_directly_show_in_the_queue(db: AnyDb) {
         device: gridwalk_core::protocol::DeviceId::parse("phone-1").expect("device"),
         now: Utc::now(),
     };
-    db.push(ctx, batch(1, vec![SyncRecord::Inspection(ins.clone())]), vec![None])
-        .await
-        .expect("push");
+    db.push(
+        ctx,
+        batch(1, vec![SyncRecord::Inspection(ins.clone())]),
+        vec![None],
+    )
+    .await
+    .expect("push");
     let policy = Policy::default_policy().expect("policy").supervision;
     db.add_review(ReviewOutcome {
         record: ins.id,
@@ -1099,7 +1199,11 @@ async fn decisions_recorded_directly_show_in_the_queue(db: AnyDb) {
     .expect("review")
     .expect("known");
     assert_eq!(db.review_index(policy).await.expect("index"), 1);
-    assert_eq!(db.review_index(policy).await.expect("index"), 0, "indexed once");
+    assert_eq!(
+        db.review_index(policy).await.expect("index"),
+        0,
+        "indexed once"
+    );
     let params = |state| ReviewQueueParams {
         scope: Scope::District,
         kind: None,
@@ -1116,7 +1220,10 @@ async fn decisions_recorded_directly_show_in_the_queue(db: AnyDb) {
         .expect("queue");
     assert!(!more);
     assert_eq!(items.len(), 1);
-    assert_eq!(items[0].decision.as_ref().map(|d| d.comment.as_str()), Some("again"));
+    assert_eq!(
+        items[0].decision.as_ref().map(|d| d.comment.as_str()),
+        Some("again")
+    );
     assert!(
         db.review_queue(params(Some(ReviewState::Pending)))
             .await
@@ -1192,7 +1299,10 @@ async fn audit_log_is_append_only_on_sqlite() {
         "DELETE FROM audit_log",
     ] {
         let err = raw.execute(sql, []).expect_err(sql);
-        assert!(err.to_string().contains("audit_log is append-only"), "{sql}: {err}");
+        assert!(
+            err.to_string().contains("audit_log is append-only"),
+            "{sql}: {err}"
+        );
     }
     assert_eq!(rows(&db).await, 1);
 }
@@ -1217,7 +1327,10 @@ async fn audit_log_is_append_only_on_postgres() {
         "TRUNCATE audit_log",
     ] {
         let err = raw.batch_execute(sql).await.expect_err(sql);
-        let msg = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
+        let msg = err
+            .as_db_error()
+            .map(|e| e.message().to_owned())
+            .unwrap_or_default();
         assert_eq!(msg, "audit_log is append-only", "{sql}: {err}");
     }
     assert_eq!(rows(&db).await, 1);
