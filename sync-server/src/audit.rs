@@ -56,6 +56,12 @@ pub fn entry(
     }
 }
 
+/// The row for an administrator's command-line action (`gridwalk-server user add`, …): no account
+/// or device, status 0.
+pub fn cli_entry(command: &str, target: impl Into<String>) -> NewAuditEntry {
+    entry(None, format!("CLI {command}"), target, false, 0)
+}
+
 /// Logs that `caller` is being answered with personal data. `action` is the route
 /// (`GET /v1/buildings/{code}`), `target` what was read, by ids.
 pub async fn personal_read<D: Database>(

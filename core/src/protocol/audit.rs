@@ -44,14 +44,14 @@ pub struct AuditEntry {
     pub role: Option<Role>,
     /// The account's scope when it acted.
     pub scope: Option<Scope>,
-    /// The HTTP method and route template, e.g. `POST /v1/review/{record}`.
+    /// The HTTP method and route template, e.g. `POST /v1/review/{record}`, or `CLI user add`.
     pub action: String,
     /// What was touched: the request path with its ids, or a description by ids.
     pub target: String,
     /// The answer carried personal data (building contacts, assessments of named people, the
     /// audit trail itself).
     pub personal_data: bool,
-    /// The HTTP status of the answer.
+    /// The HTTP status of the answer (0 for a command-line action).
     pub status: u16,
 }
 

@@ -1337,3 +1337,86 @@ async fn audit_log_is_append_only_on_postgres() {
     drop(raw);
     let _ = driver.await;
 }
+
+// --- the administrator's command line is audited too -----------------------------------------
+
+fn cli(args: &[&str], data: &std::path::Path, stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
+        .env_remove("GRIDWALK_CONFIG")
+        .env_remove("GRIDWALK_DATA")
+        .env_remove("GRIDWALK_DB")
+        .env("RUST_LOG", "warn")
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_account_changes_are_audited() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path();
+    for (args, stdin) in [
+        (vec!["migrate"], ""),
+        (
+            vec![
+                "user",
+                "add",
+                "w9",
+                "--role",
+                "worker",
+                "--scope",
+                "grid:G0001",
+            ],
+            "long-enough-pw\n",
+        ),
+        (vec!["user", "revoke", "w9"], ""),
+    ] {
+        let (code, err) = cli(&args, data, stdin);
+        assert_eq!(code, 0, "{args:?}: {err}");
+    }
+    let db = gridwalk_server::db::SqliteDb::open(data.join("gridwalk.sqlite"))
+        .await
+        .expect("open");
+    let (log, _) = db
+        .audit_log(gridwalk_server::db::review::AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("log");
+    let rows: Vec<(&str, &str, Option<&str>, u16)> = log
+        .iter()
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.target.as_str(),
+                e.user.as_deref(),
+                e.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("CLI user add", "user w9", None, 0),
+            ("CLI user revoke", "user w9", None, 0)
+        ]
+    );
+}
