@@ -2,7 +2,8 @@
 //! both engines.
 //!
 //! The review queue is backed by `review_items`: one immutable row per synced inspection or event,
-//! written the first time the queue (or a decision) looks past the last indexed record. It holds
+//! written the first time the queue (or a decision) looks past the indexer's watermark
+//! (`review_index_state.indexed_seq`, a server sequence number). It holds
 //! the proof-of-presence judgement (`gridwalk_core::supervision`, against the building's location
 //! and the policy of that moment) and the resubmission link; decisions stay in `review_outcomes`
 //! (the rows the phones pull) and are joined in when read, so nothing is stored twice.
@@ -20,8 +21,30 @@ use gridwalk_core::{
 use super::DbError;
 use crate::review::rules::ReviewRefusal;
 
-/// Records indexed per transaction: keeps the SQLite writer free for pushes in between.
-pub const INDEX_CHUNK: i64 = 1_000;
+/// Server sequence numbers covered per indexing transaction: keeps the SQLite writer free for
+/// pushes in between, and bounds each step whatever the table statistics say.
+pub const INDEX_SPAN: i64 = 2_000;
+
+/// One indexing step: how many reports it indexed, and whether committed changes remain beyond it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexStep {
+    pub indexed: usize,
+    pub more: bool,
+}
+
+/// The sequence range `(from, upto]` the next step covers, given the first unindexed report's
+/// number (`next`, if any up to `last`) and the last committed change number: it starts just
+/// before that report (ranges holding only building changes are skipped in one step) and never
+/// ends past `last`, so no number below the new watermark can still be uncommitted. `None`:
+/// nothing to index, the watermark moves to `last`.
+pub fn index_range(next: Option<i64>, last: i64) -> Option<(i64, i64)> {
+    let from = next?.saturating_sub(1);
+    Some((from, from.saturating_add(INDEX_SPAN).min(last)))
+}
+
+/// SQL (both engines) for the first unindexed report: parameters watermark, last.
+pub const NEXT_REPORT_SQL: &str = "SELECT min(server_seq) FROM records \
+     WHERE server_seq > {w} AND server_seq <= {l} AND kind IN ('inspection', 'event')";
 
 /// One page request of the review queue.
 #[derive(Debug, Clone)]
@@ -334,6 +357,16 @@ mod tests {
             }
         );
         assert!(judge_presence(Some("{}"), Some(site), &policy()).off_site);
+    }
+
+    #[test]
+    fn index_ranges_skip_to_the_next_report_and_stop_at_the_last_committed_change() {
+        assert_eq!(index_range(None, 500), None);
+        assert_eq!(index_range(Some(101), 500), Some((100, 500)));
+        assert_eq!(
+            index_range(Some(101), 90_000),
+            Some((100, 100 + INDEX_SPAN))
+        );
     }
 
     #[test]

@@ -13,55 +13,90 @@ use super::allocate_seqs;
 use crate::db::DbError;
 use crate::db::codec::{parse_building, scope_sql, seq_i};
 use crate::db::review::{
-    DecideParams, DecideResult, GridRecords, INDEX_CHUNK, ITEM_FROM, ITEM_SELECT, ItemColumns,
-    PlacedItem, ReviewQueueParams, judge_presence, push_payload, state_of, state_sql,
+    DecideParams, DecideResult, GridRecords, ITEM_FROM, ITEM_SELECT, IndexStep, ItemColumns,
+    NEXT_REPORT_SQL, PlacedItem, ReviewQueueParams, index_range, judge_presence, push_payload,
+    state_of, state_sql,
 };
 use crate::review::rules::{Verdict, judge};
 
 /// Advisory lock key serializing the indexer (and decisions, which index first).
 const INDEX_LOCK: i64 = 0x6777_7265_7669_6577; // "gwreview"
 
-/// Indexes every record merged since the last run, one transaction per chunk.
+/// Indexes every record merged since the last run, one transaction per step.
 pub async fn index(c: &mut Client, policy: &SupervisionPolicy) -> Result<u64, DbError> {
     let mut total = 0u64;
     loop {
         let tx = c.transaction().await?;
-        let n = index_chunk(&tx, policy).await?;
+        let step = index_step(&tx, policy).await?;
         tx.commit().await?;
-        total += n as u64;
-        if (n as i64) < INDEX_CHUNK {
+        total += step.indexed as u64;
+        if !step.more {
             return Ok(total);
         }
     }
 }
 
-/// Indexes up to [`INDEX_CHUNK`] records after the last indexed one, inside `tx`, under the
-/// indexer's advisory lock (held to the end of `tx`). Sequence numbers become visible in order
-/// (the counter row is locked until each writer commits), so nothing below the watermark is
-/// still uncommitted.
-async fn index_chunk(tx: &Transaction<'_>, policy: &SupervisionPolicy) -> Result<usize, DbError> {
+/// Indexes the records of the next sequence range inside `tx`, under the indexer's advisory lock
+/// (held to the end of `tx`), and moves the watermark past it. The range ends at the last
+/// *committed* change number: writers keep the counter row locked until they commit, so every
+/// number up to the committed value is visible.
+async fn index_step(
+    tx: &Transaction<'_>,
+    policy: &SupervisionPolicy,
+) -> Result<IndexStep, DbError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INDEX_LOCK])
         .await?;
-    let after: i64 = tx
+    let row = tx
         .query_one(
-            "SELECT coalesce(max(server_seq), 0)::int8 FROM review_items",
+            "SELECT (SELECT indexed_seq FROM review_index_state WHERE id = 1),
+                    (SELECT last_seq FROM sync_state WHERE id = 1)",
             &[],
+        )
+        .await?;
+    let (watermark, last): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    let next: Option<i64> = tx
+        .query_one(
+            &NEXT_REPORT_SQL.replace("{w}", "$1").replace("{l}", "$2"),
+            &[&watermark, &last],
         )
         .await?
         .try_get(0)?;
+    let Some((from, upto)) = index_range(next, last) else {
+        if watermark < last {
+            tx.execute(
+                "UPDATE review_index_state SET indexed_seq = $1 WHERE id = 1",
+                &[&last],
+            )
+            .await?;
+        }
+        return Ok(IndexStep {
+            indexed: 0,
+            more: false,
+        });
+    };
     let rows = tx
         .query(
             "SELECT r.record_id, r.server_seq, r.kind, r.building_code, r.username, r.device_id,
                     r.received_at, (r.payload->'fix')::text, r.payload->>'corrects',
                     (b.data->'location')::text
              FROM records r LEFT JOIN buildings b ON b.code = r.building_code
-             WHERE r.server_seq > $1 AND r.kind IN ('inspection', 'event')
-             ORDER BY r.server_seq LIMIT $2",
-            &[&after, &INDEX_CHUNK],
+             WHERE r.server_seq > $1 AND r.server_seq <= $2
+               AND r.kind IN ('inspection', 'event')
+             ORDER BY r.server_seq",
+            &[&from, &upto],
         )
         .await?;
+    tx.execute(
+        "UPDATE review_index_state SET indexed_seq = $1 WHERE id = 1",
+        &[&upto],
+    )
+    .await?;
+    let step = IndexStep {
+        indexed: rows.len(),
+        more: upto < last,
+    };
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(step);
     }
     let n = rows.len();
     let mut ids = Vec::with_capacity(n);
@@ -128,7 +163,7 @@ async fn index_chunk(tx: &Transaction<'_>, policy: &SupervisionPolicy) -> Result
         ],
     )
     .await?;
-    Ok(n)
+    Ok(step)
 }
 
 fn item_columns(r: &Row) -> Result<ItemColumns, DbError> {
@@ -210,7 +245,7 @@ pub async fn decide(c: &mut Client, p: &DecideParams) -> Result<DecideResult, Db
     let tx = c.transaction().await?;
     // Indexing first takes the indexer's lock, which also serializes decisions: a concurrent
     // decision on the same report waits, then sees this one.
-    while (index_chunk(&tx, &p.policy).await? as i64) == INDEX_CHUNK {}
+    while index_step(&tx, &p.policy).await?.more {}
     let id = p.record.to_string();
     let Some(placed) = load_item(&tx, &id).await? else {
         let place = tx

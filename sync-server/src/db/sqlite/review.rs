@@ -9,20 +9,21 @@ use super::{allocate_seqs, ms};
 use crate::db::DbError;
 use crate::db::codec::{parse_building, scope_sql, seq_i};
 use crate::db::review::{
-    DecideParams, DecideResult, GridRecords, INDEX_CHUNK, ITEM_FROM, ITEM_SELECT, ItemColumns,
-    PlacedItem, ReviewQueueParams, judge_presence, push_payload, state_of, state_sql,
+    DecideParams, DecideResult, GridRecords, ITEM_FROM, ITEM_SELECT, IndexStep, ItemColumns,
+    NEXT_REPORT_SQL, PlacedItem, ReviewQueueParams, index_range, judge_presence, push_payload,
+    state_of, state_sql,
 };
 use crate::review::rules::{Verdict, judge};
 
-/// Indexes every record merged since the last run, one transaction per chunk.
+/// Indexes every record merged since the last run, one transaction per step.
 pub fn index(c: &mut Connection, policy: &SupervisionPolicy) -> Result<u64, DbError> {
     let mut total = 0u64;
     loop {
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = index_chunk(&tx, policy)?;
+        let step = index_step(&tx, policy)?;
         tx.commit()?;
-        total += n as u64;
-        if (n as i64) < INDEX_CHUNK {
+        total += step.indexed as u64;
+        if !step.more {
             return Ok(total);
         }
     }
@@ -41,24 +42,42 @@ struct Source {
     location: Option<String>,
 }
 
-/// Indexes up to [`INDEX_CHUNK`] records after the last indexed one, inside `tx`. Every writer
-/// holds the one writer connection, so no record below the watermark can still be uncommitted.
-fn index_chunk(tx: &Transaction<'_>, policy: &SupervisionPolicy) -> Result<usize, DbError> {
-    let after: i64 = tx.query_row(
-        "SELECT coalesce(max(server_seq), 0) FROM review_items",
+/// Indexes the records of the next sequence range inside `tx` and moves the watermark past it.
+/// Every writer holds the one writer connection, so every number up to `last_seq` is committed.
+fn index_step(tx: &Transaction<'_>, policy: &SupervisionPolicy) -> Result<IndexStep, DbError> {
+    let (watermark, last): (i64, i64) = tx.query_row(
+        "SELECT (SELECT indexed_seq FROM review_index_state WHERE id = 1),
+                (SELECT last_seq FROM sync_state WHERE id = 1)",
         [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let next: Option<i64> = tx.query_row(
+        &NEXT_REPORT_SQL.replace("{w}", "?1").replace("{l}", "?2"),
+        [watermark, last],
         |r| r.get(0),
     )?;
+    let Some((from, upto)) = index_range(next, last) else {
+        if watermark < last {
+            tx.execute(
+                "UPDATE review_index_state SET indexed_seq = ?1 WHERE id = 1",
+                [last],
+            )?;
+        }
+        return Ok(IndexStep {
+            indexed: 0,
+            more: false,
+        });
+    };
     let sources: Vec<Source> = {
         let mut st = tx.prepare_cached(
             "SELECT r.record_id, r.server_seq, r.kind, r.building_code, r.username, r.device_id,
                     r.received_at, json_extract(r.payload, '$.fix'),
                     json_extract(r.payload, '$.corrects'), json_extract(b.data, '$.location')
              FROM records r LEFT JOIN buildings b ON b.code = r.building_code
-             WHERE r.server_seq > ?1 AND r.kind IN ('inspection', 'event')
-             ORDER BY r.server_seq LIMIT ?2",
+             WHERE r.server_seq > ?1 AND r.server_seq <= ?2 AND r.kind IN ('inspection', 'event')
+             ORDER BY r.server_seq",
         )?;
-        st.query_map(params![after, INDEX_CHUNK], |r| {
+        st.query_map(params![from, upto], |r| {
             Ok(Source {
                 record: r.get(0)?,
                 seq: r.get(1)?,
@@ -108,7 +127,14 @@ fn index_chunk(tx: &Transaction<'_>, policy: &SupervisionPolicy) -> Result<usize
             root
         ])?;
     }
-    Ok(sources.len())
+    tx.execute(
+        "UPDATE review_index_state SET indexed_seq = ?1 WHERE id = 1",
+        [upto],
+    )?;
+    Ok(IndexStep {
+        indexed: sources.len(),
+        more: upto < last,
+    })
 }
 
 fn time(i: usize, v: i64) -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
@@ -197,7 +223,7 @@ fn load_item(tx: &Transaction<'_>, id: &str) -> Result<Option<PlacedItem>, DbErr
 pub fn decide(c: &mut Connection, p: &DecideParams) -> Result<DecideResult, DbError> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // A record merged a moment ago is indexed here, in the same transaction as the decision.
-    while (index_chunk(&tx, &p.policy)? as i64) == INDEX_CHUNK {}
+    while index_step(&tx, &p.policy)?.more {}
     let id = p.record.to_string();
     let Some(placed) = load_item(&tx, &id)? else {
         // Not an indexed report: unknown, or a building correction (checked against the scope

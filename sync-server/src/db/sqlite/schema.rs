@@ -166,7 +166,13 @@ CREATE TABLE review_items (
     original TEXT NOT NULL
 );
 CREATE INDEX review_items_building ON review_items (building_code, server_seq);
-CREATE INDEX review_items_corrects ON review_items (corrects);
+-- How far (in server sequence numbers) the records have been indexed for review.
+CREATE TABLE review_index_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_seq INTEGER NOT NULL
+);
+INSERT INTO review_index_state (id, indexed_seq) VALUES (1, 0);
+CREATE INDEX review_items_corrects ON review_items (corrects, server_seq);
 CREATE INDEX review_items_username ON review_items (username, server_seq);
 
 CREATE TABLE audit_log (
