@@ -6,4 +6,4 @@ mod cli;
 mod common;
 mod conformance;
 mod http;
-mod review;
+mod office;
