@@ -12,7 +12,7 @@ use gridwalk_core::assessment::{AssessmentError, Period, assess_worker};
 use gridwalk_core::protocol::{GridAssessment, Role, Scope, WorkerAssessment};
 use gridwalk_core::{GridId, Policy, WorkerId};
 
-use crate::db::review::GridRecords;
+use crate::db::assessment::GridRecords;
 use crate::db::{Database, DbError};
 
 #[derive(Debug, thiserror::Error)]

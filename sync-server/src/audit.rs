@@ -12,7 +12,7 @@ use chrono::Utc;
 use gridwalk_core::protocol::{BuildingField, ConflictView, DeviceId, Role, Scope};
 
 use crate::auth::Caller;
-use crate::db::review::NewAuditEntry;
+use crate::db::audit::NewAuditEntry;
 use crate::db::{Database, DbError};
 
 /// Who acted: the account behind a token, or the one that just logged in.

@@ -144,15 +144,15 @@ impl Database for AnyDb {
     async fn grid_records(
         &self,
         grid: &gridwalk_core::GridId,
-    ) -> Result<Option<super::review::GridRecords>, DbError> {
+    ) -> Result<Option<super::assessment::GridRecords>, DbError> {
         on_engine!(self, d => d.grid_records(grid).await)
     }
-    async fn append_audit(&self, e: super::review::NewAuditEntry) -> Result<(), DbError> {
+    async fn append_audit(&self, e: super::audit::NewAuditEntry) -> Result<(), DbError> {
         on_engine!(self, d => d.append_audit(e).await)
     }
     async fn audit_log(
         &self,
-        f: super::review::AuditFilter,
+        f: super::audit::AuditFilter,
     ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
         on_engine!(self, d => d.audit_log(f).await)
     }

@@ -6,6 +6,8 @@
 //! order and a pull past a cursor never skips a change. Device clocks play no part in ordering.
 
 mod any;
+pub mod assessment;
+pub mod audit;
 pub mod codec;
 pub mod import_plan;
 pub mod postgres;
@@ -223,16 +225,16 @@ pub trait Database: Send + Sync + 'static {
     fn grid_records(
         &self,
         grid: &gridwalk_core::GridId,
-    ) -> impl Future<Output = Result<Option<review::GridRecords>, DbError>> + Send;
+    ) -> impl Future<Output = Result<Option<assessment::GridRecords>, DbError>> + Send;
     /// Appends one row to the append-only audit log.
     fn append_audit(
         &self,
-        e: review::NewAuditEntry,
+        e: audit::NewAuditEntry,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
     /// One page of the audit log, oldest first; `true` when more follow.
     fn audit_log(
         &self,
-        f: review::AuditFilter,
+        f: audit::AuditFilter,
     ) -> impl Future<Output = Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError>> + Send;
 
     // --- benchmarks -----------------------------------------------------------------------

@@ -1,5 +1,4 @@
-//! Rows and pure helpers for supervisor review, assessment input and the audit log, shared by
-//! both engines.
+//! Rows and pure helpers of supervisor review, shared by both engines.
 //!
 //! The review queue is backed by `review_items`: one immutable row per synced inspection or event,
 //! written the first time the queue (or a decision) looks past the indexer's watermark
@@ -11,12 +10,10 @@
 use chrono::{DateTime, Utc};
 use gridwalk_core::policy::SupervisionPolicy;
 use gridwalk_core::protocol::{
-    DeviceId, ReviewDecision, ReviewItem, ReviewKind, ReviewOutcome, ReviewState, Role, Scope,
+    ReviewDecision, ReviewItem, ReviewKind, ReviewOutcome, ReviewState, Scope,
 };
 use gridwalk_core::supervision::check_presence;
-use gridwalk_core::{
-    Building, Event, GeoPoint, GpsFix, Grid, GridId, Inspection, RecordId, WorkerId,
-};
+use gridwalk_core::{GeoPoint, GpsFix, GridId, RecordId, WorkerId};
 
 use super::DbError;
 use crate::review::rules::ReviewRefusal;
@@ -99,44 +96,6 @@ pub struct PlacedItem {
     pub item: ReviewItem,
     pub community: String,
     pub street: String,
-}
-
-/// Everything the assessment of a grid reads.
-#[derive(Debug, Clone)]
-pub struct GridRecords {
-    pub grid: Grid,
-    /// The grid's buildings now (removed ones left out).
-    pub buildings: Vec<Building>,
-    /// Every inspection and event about those buildings, in server order.
-    pub inspections: Vec<Inspection>,
-    pub events: Vec<Event>,
-}
-
-/// One audit row to append. Ids only: never names, phone numbers or record contents.
-#[derive(Debug, Clone)]
-pub struct NewAuditEntry {
-    pub at: DateTime<Utc>,
-    pub user: Option<String>,
-    pub device: Option<DeviceId>,
-    pub role: Option<Role>,
-    pub scope: Option<Scope>,
-    pub action: String,
-    pub target: String,
-    pub personal_data: bool,
-    pub status: u16,
-}
-
-/// A page request of the audit log.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub user: Option<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    pub action: Option<String>,
-    pub personal: Option<bool>,
-    /// Entries with an id strictly after this one.
-    pub after_id: i64,
-    pub limit: u32,
 }
 
 /// The presence judgement stored with an item.
@@ -303,22 +262,6 @@ impl PlacedItem {
             &gridwalk_core::StreetId(self.street.clone()),
         )
     }
-}
-
-/// Parses a stored inspection or event payload for the assessment.
-pub fn push_payload(
-    kind: &str,
-    payload: &str,
-    inspections: &mut Vec<Inspection>,
-    events: &mut Vec<Event>,
-) -> Result<(), DbError> {
-    let bad = |e: serde_json::Error| DbError::Corrupt(format!("stored {kind}: {e}"));
-    match kind {
-        "inspection" => inspections.push(serde_json::from_str(payload).map_err(bad)?),
-        "event" => events.push(serde_json::from_str(payload).map_err(bad)?),
-        other => return Err(DbError::Corrupt(format!("record kind '{other}'"))),
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::extract::require;
 use crate::assessment::{self, AssessError};
 use crate::audit;
 use crate::auth::Caller;
-use crate::db::review::GridRecords;
+use crate::db::assessment::GridRecords;
 use crate::scope::Action;
 
 fn period(

@@ -14,7 +14,7 @@ use super::extract::{bearer_token, require};
 use crate::audit::{self, Actor};
 use crate::auth::{self, Caller};
 use crate::db::Database;
-use crate::db::review::AuditFilter;
+use crate::db::audit::AuditFilter;
 use crate::scope::Action;
 
 /// Logs every write request (any method but GET, HEAD and OPTIONS) to a known route once the

@@ -4,8 +4,8 @@ use deadpool_postgres::Client;
 use gridwalk_core::protocol::{AuditEntry, Role};
 
 use crate::db::DbError;
+use crate::db::audit::{AuditFilter, NewAuditEntry};
 use crate::db::codec::{parse_device, parse_role, parse_scope};
-use crate::db::review::{AuditFilter, NewAuditEntry};
 
 pub async fn append(c: &Client, e: &NewAuditEntry) -> Result<(), DbError> {
     let st = c

@@ -249,17 +249,17 @@ impl Database for PgDb {
     async fn grid_records(
         &self,
         grid: &gridwalk_core::GridId,
-    ) -> Result<Option<super::review::GridRecords>, DbError> {
+    ) -> Result<Option<super::assessment::GridRecords>, DbError> {
         review::grid_records(&mut self.client().await?, grid).await
     }
 
-    async fn append_audit(&self, e: super::review::NewAuditEntry) -> Result<(), DbError> {
+    async fn append_audit(&self, e: super::audit::NewAuditEntry) -> Result<(), DbError> {
         audit::append(&self.client().await?, &e).await
     }
 
     async fn audit_log(
         &self,
-        f: super::review::AuditFilter,
+        f: super::audit::AuditFilter,
     ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
         audit::page(&self.client().await?, &f).await
     }

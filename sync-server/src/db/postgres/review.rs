@@ -11,11 +11,11 @@ use tokio_postgres::{IsolationLevel, Row};
 
 use super::allocate_seqs;
 use crate::db::DbError;
+use crate::db::assessment::{GridRecords, push_payload};
 use crate::db::codec::{parse_building, scope_sql, seq_i};
 use crate::db::review::{
-    DecideParams, DecideResult, GridRecords, ITEM_FROM, ITEM_SELECT, IndexStep, ItemColumns,
-    NEXT_REPORT_SQL, PlacedItem, ReviewQueueParams, index_range, judge_presence, push_payload,
-    state_of, state_sql,
+    DecideParams, DecideResult, ITEM_FROM, ITEM_SELECT, IndexStep, ItemColumns, NEXT_REPORT_SQL,
+    PlacedItem, ReviewQueueParams, index_range, judge_presence, state_of, state_sql,
 };
 use crate::review::rules::{Verdict, judge};
 

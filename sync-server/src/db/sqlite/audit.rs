@@ -5,8 +5,8 @@ use rusqlite::{Connection, params};
 
 use super::{from_ms, ms};
 use crate::db::DbError;
+use crate::db::audit::{AuditFilter, NewAuditEntry};
 use crate::db::codec::{parse_device, parse_role, parse_scope};
-use crate::db::review::{AuditFilter, NewAuditEntry};
 
 pub fn append(c: &mut Connection, e: &NewAuditEntry) -> Result<(), DbError> {
     c.prepare_cached(

@@ -323,18 +323,18 @@ impl Database for SqliteDb {
     async fn grid_records(
         &self,
         grid: &gridwalk_core::GridId,
-    ) -> Result<Option<super::review::GridRecords>, DbError> {
+    ) -> Result<Option<super::assessment::GridRecords>, DbError> {
         let grid = grid.clone();
         self.read(move |c| review::grid_records(c, &grid)).await
     }
 
-    async fn append_audit(&self, e: super::review::NewAuditEntry) -> Result<(), DbError> {
+    async fn append_audit(&self, e: super::audit::NewAuditEntry) -> Result<(), DbError> {
         self.write(move |c| audit::append(c, &e)).await
     }
 
     async fn audit_log(
         &self,
-        f: super::review::AuditFilter,
+        f: super::audit::AuditFilter,
     ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
         self.read(move |c| audit::page(c, &f)).await
     }

@@ -7,11 +7,11 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 
 use super::{allocate_seqs, ms};
 use crate::db::DbError;
+use crate::db::assessment::{GridRecords, push_payload};
 use crate::db::codec::{parse_building, scope_sql, seq_i};
 use crate::db::review::{
-    DecideParams, DecideResult, GridRecords, ITEM_FROM, ITEM_SELECT, IndexStep, ItemColumns,
-    NEXT_REPORT_SQL, PlacedItem, ReviewQueueParams, index_range, judge_presence, push_payload,
-    state_of, state_sql,
+    DecideParams, DecideResult, ITEM_FROM, ITEM_SELECT, IndexStep, ItemColumns, NEXT_REPORT_SQL,
+    PlacedItem, ReviewQueueParams, index_range, judge_presence, state_of, state_sql,
 };
 use crate::review::rules::{Verdict, judge};
 

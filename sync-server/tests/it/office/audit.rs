@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use gridwalk_core::protocol::{BuildingCorrection, FieldChange, Role, Scope, SyncRecord};
 use gridwalk_core::{Contact, RecordId, WorkerId};
-use gridwalk_server::db::review::NewAuditEntry;
+use gridwalk_server::db::audit::NewAuditEntry;
 use gridwalk_server::db::{AnyDb, Database};
 use gridwalk_server::fixtures::{self, grid_id};
 use reqwest::StatusCode;
@@ -250,7 +250,7 @@ async fn one_audit_row<D: Database>(db: &D) {
 }
 
 async fn rows<D: Database>(db: &D) -> usize {
-    db.audit_log(gridwalk_server::db::review::AuditFilter {
+    db.audit_log(gridwalk_server::db::audit::AuditFilter {
         limit: 10,
         ..Default::default()
     })
@@ -366,7 +366,7 @@ async fn cli_account_changes_are_audited() {
         .await
         .expect("open");
     let (log, _) = db
-        .audit_log(gridwalk_server::db::review::AuditFilter {
+        .audit_log(gridwalk_server::db::audit::AuditFilter {
             limit: 10,
             ..Default::default()
         })

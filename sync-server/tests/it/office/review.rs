@@ -4,7 +4,8 @@ use gridwalk_core::protocol::{
     ReviewDecision, ReviewOutcome, ReviewState, Role, Scope, SyncRecord,
 };
 use gridwalk_core::{Policy, RecordId, WorkerId};
-use gridwalk_server::db::review::{NewAuditEntry, ReviewQueueParams};
+use gridwalk_server::db::audit::NewAuditEntry;
+use gridwalk_server::db::review::ReviewQueueParams;
 use gridwalk_server::db::{AnyDb, Database, PushCtx};
 use gridwalk_server::fixtures::{self, DistrictShape, code, grid_id};
 use reqwest::StatusCode;
@@ -471,7 +472,7 @@ async fn decisions_recorded_directly_show_in_the_queue(db: AnyDb) {
     .await
     .expect("append");
     let (log, more) = db
-        .audit_log(gridwalk_server::db::review::AuditFilter {
+        .audit_log(gridwalk_server::db::audit::AuditFilter {
             limit: 10,
             ..Default::default()
         })
