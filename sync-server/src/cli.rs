@@ -290,6 +290,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 scope.clone(),
             )
             .await?;
+            db.append_audit(crate::audit::cli_entry(
+                "user add",
+                format!("user {username}"),
+            ))
+            .await?;
             println!("created {} {username} ({scope})", role.as_str());
             Ok(())
         }
@@ -299,6 +304,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let n = db
                 .revoke_user_sessions(&username, chrono::Utc::now())
                 .await?;
+            db.append_audit(crate::audit::cli_entry(
+                "user revoke",
+                format!("user {username}"),
+            ))
+            .await?;
             println!("revoked {n} tokens of {username}");
             Ok(())
         }
@@ -321,6 +331,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let started = std::time::Instant::now();
             match import::import_file(&db, &file, format, dry_run).await {
                 Ok(s) => {
+                    if !s.dry_run {
+                        let target = format!("{} ({} buildings)", file.display(), s.total);
+                        db.append_audit(crate::audit::cli_entry("import", target))
+                            .await?;
+                    }
                     println!(
                         "{}{} buildings: {} new, {} updated ({} reassigned), {} unchanged in {:.1} s",
                         if s.dry_run { "dry run: " } else { "" },

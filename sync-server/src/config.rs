@@ -75,6 +75,8 @@ pub struct ServerConfig {
     /// Version of the server's patrol policy document, announced to devices on every pull.
     pub policy_version: u32,
     pub log_format: LogFormat,
+    /// Limits of the review queue, assessments and audit log.
+    pub review: crate::review::ReviewConfig,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +94,7 @@ impl Default for ServerConfig {
             password_hash: PasswordHashParams::default(),
             policy_version: 1,
             log_format: LogFormat::Text,
+            review: crate::review::ReviewConfig::default(),
         }
     }
 }
@@ -155,6 +158,7 @@ impl ServerConfig {
         {
             return bad("password_hash", "not valid argon2 parameters");
         }
+        self.review.validate()?;
         Ok(())
     }
 }

@@ -13,6 +13,8 @@
 //! - [`fixtures`]: an even sample district from the synthetic generator, and well-formed records
 //!   about its buildings, for tests and benches.
 
+pub mod assessment;
+pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod cli;
@@ -23,5 +25,6 @@ pub mod fixtures;
 pub mod http;
 pub mod import;
 pub mod photos;
+pub mod review;
 pub mod scope;
 pub mod sync;

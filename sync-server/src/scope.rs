@@ -16,6 +16,12 @@ pub enum Action {
     ReviewConflicts,
     /// Administer accounts and tokens.
     ManageAccounts,
+    /// Decide on synced reports (approve / send back) and read the review queue.
+    Review,
+    /// Read worker and grid assessments.
+    Assess,
+    /// Query the audit log.
+    ReadAudit,
 }
 
 impl Action {
@@ -26,6 +32,9 @@ impl Action {
             Action::ReadArchive => "read the archive",
             Action::ReviewConflicts => "review conflicts",
             Action::ManageAccounts => "manage accounts",
+            Action::Review => "review reports",
+            Action::Assess => "read assessments",
+            Action::ReadAudit => "read the audit log",
         }
     }
 }
@@ -36,6 +45,8 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Action::Pull | Action::ReadArchive => true,
         Action::ReviewConflicts => matches!(role, Role::Supervisor | Role::Admin),
         Action::ManageAccounts => role == Role::Admin,
+        Action::Review | Action::Assess => matches!(role, Role::Supervisor | Role::Admin),
+        Action::ReadAudit => role == Role::Admin,
     }
 }
 
@@ -52,5 +63,11 @@ mod tests {
         }
         assert!(allowed(Role::Supervisor, Action::ReviewConflicts));
         assert!(!allowed(Role::Officer, Action::ReviewConflicts));
+        for role in Role::ALL {
+            let office = matches!(role, Role::Supervisor | Role::Admin);
+            assert_eq!(allowed(role, Action::Review), office);
+            assert_eq!(allowed(role, Action::Assess), office);
+            assert_eq!(allowed(role, Action::ReadAudit), role == Role::Admin);
+        }
     }
 }

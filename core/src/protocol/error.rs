@@ -49,6 +49,10 @@ pub enum ErrorCode {
     /// The server is shutting down or overloaded; retry later.
     Unavailable,
     Internal,
+    /// The report's review is closed (approved, or replaced by a resubmission).
+    ReviewClosed,
+    /// A send-back needs a comment for the worker.
+    CommentRequired,
     /// A code this client version does not know (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -81,6 +85,8 @@ impl ErrorCode {
             ErrorCode::PhotoTooLarge => "photo_too_large",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::ReviewClosed => "review_closed",
+            ErrorCode::CommentRequired => "comment_required",
             ErrorCode::Unknown => "unknown",
         }
     }

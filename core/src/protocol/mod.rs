@@ -5,13 +5,16 @@
 //! unknown fields so a typo is an error, not silently dropped data; response types accept unknown
 //! fields so an older client keeps working against a newer server that adds one.
 
+mod audit;
 mod auth;
 mod correction;
 mod error;
 mod photos;
 mod pull;
 mod push;
+mod review;
 
+pub use audit::{AuditEntry, AuditPage, AuditQuery};
 pub use auth::{DeviceId, DeviceIdError, LoginRequest, LoginResponse, Role, Scope, UserInfo};
 pub use correction::{BuildingCorrection, BuildingField, FieldChange};
 pub use error::{ApiError, ErrorCode};
@@ -22,6 +25,10 @@ pub use pull::{
 };
 pub use push::{
     PushRecord, PushRequest, PushResponse, RecordOutcome, RecordResult, RejectCode, SyncRecord,
+};
+pub use review::{
+    AssessmentQuery, GridAssessment, ReviewItem, ReviewKind, ReviewQueuePage, ReviewQueueQuery,
+    ReviewRequest, ReviewState, WorkerAssessment,
 };
 
 /// Version of this protocol; part of every URL (`/v1/…`).

@@ -123,6 +123,39 @@ impl Database for AnyDb {
     async fn missing_photos(&self, device: &DeviceId) -> Result<Vec<Sha256Hex>, DbError> {
         on_engine!(self, d => d.missing_photos(device).await)
     }
+    async fn review_index(
+        &self,
+        policy: gridwalk_core::policy::SupervisionPolicy,
+    ) -> Result<u64, DbError> {
+        on_engine!(self, d => d.review_index(policy).await)
+    }
+    async fn review_queue(
+        &self,
+        p: super::review::ReviewQueueParams,
+    ) -> Result<(Vec<gridwalk_core::protocol::ReviewItem>, bool), DbError> {
+        on_engine!(self, d => d.review_queue(p).await)
+    }
+    async fn decide_review(
+        &self,
+        p: super::review::DecideParams,
+    ) -> Result<super::review::DecideResult, DbError> {
+        on_engine!(self, d => d.decide_review(p).await)
+    }
+    async fn grid_records(
+        &self,
+        grid: &gridwalk_core::GridId,
+    ) -> Result<Option<super::assessment::GridRecords>, DbError> {
+        on_engine!(self, d => d.grid_records(grid).await)
+    }
+    async fn append_audit(&self, e: super::audit::NewAuditEntry) -> Result<(), DbError> {
+        on_engine!(self, d => d.append_audit(e).await)
+    }
+    async fn audit_log(
+        &self,
+        f: super::audit::AuditFilter,
+    ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
+        on_engine!(self, d => d.audit_log(f).await)
+    }
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {
         on_engine!(self, d => d.bench_raw_insert(rows).await)
     }

@@ -6,9 +6,12 @@
 //! order and a pull past a cursor never skips a change. Device clocks play no part in ordering.
 
 mod any;
+pub mod assessment;
+pub mod audit;
 pub mod codec;
 pub mod import_plan;
 pub mod postgres;
+pub mod review;
 pub mod sqlite;
 mod types;
 
@@ -200,6 +203,39 @@ pub trait Database: Send + Sync + 'static {
         &self,
         device: &DeviceId,
     ) -> impl Future<Output = Result<Vec<Sha256Hex>, DbError>> + Send;
+
+    // --- review and audit -----------------------------------------------------------------
+    /// Indexes the inspections and events merged since the last call for the review queue,
+    /// judging each one's presence with `policy` (the core rule). Returns how many were indexed.
+    fn review_index(
+        &self,
+        policy: gridwalk_core::policy::SupervisionPolicy,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// One page of indexed reports in a scope, oldest first; `true` when more follow.
+    fn review_queue(
+        &self,
+        p: review::ReviewQueueParams,
+    ) -> impl Future<Output = Result<(Vec<gridwalk_core::protocol::ReviewItem>, bool), DbError>> + Send;
+    /// Records a decision under the rules of [`crate::review::rules`], in one transaction.
+    fn decide_review(
+        &self,
+        p: review::DecideParams,
+    ) -> impl Future<Output = Result<review::DecideResult, DbError>> + Send;
+    /// A grid with its buildings and every inspection and event about them; `None` if unknown.
+    fn grid_records(
+        &self,
+        grid: &gridwalk_core::GridId,
+    ) -> impl Future<Output = Result<Option<assessment::GridRecords>, DbError>> + Send;
+    /// Appends one row to the append-only audit log.
+    fn append_audit(
+        &self,
+        e: audit::NewAuditEntry,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+    /// One page of the audit log, oldest first; `true` when more follow.
+    fn audit_log(
+        &self,
+        f: audit::AuditFilter,
+    ) -> impl Future<Output = Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError>> + Send;
 
     // --- benchmarks -----------------------------------------------------------------------
     /// Inserts record rows with no checks at all, in one transaction, through the same batched

@@ -2,6 +2,8 @@
 //! shutdown.
 
 mod archive;
+mod assessment;
+mod audit;
 mod auth;
 pub mod error;
 mod extract;
@@ -9,6 +11,7 @@ pub mod openapi;
 mod photos;
 mod pull;
 mod push;
+mod review;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gridwalk_core::Catalog;
+use gridwalk_core::{Catalog, Policy};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower_http::compression::CompressionLayer;
@@ -53,6 +56,8 @@ pub enum ServeError {
     Auth(#[from] crate::auth::AuthError),
     #[error("the shipped catalog is invalid: {0}")]
     Catalog(#[from] gridwalk_core::CatalogError),
+    #[error("the rules policy is invalid: {0}")]
+    Policy(#[from] gridwalk_core::PolicyError),
 }
 
 #[derive(Debug)]
@@ -60,6 +65,8 @@ struct Shared {
     db: AnyDb,
     config: ServerConfig,
     catalog: Catalog,
+    /// The rules policy the server judges by (presence, assessment).
+    policy: Policy,
     server_id: String,
     photos: PhotoStore,
     passwords: Arc<Passwords>,
@@ -80,10 +87,14 @@ impl AppState {
         let passwords = tokio::task::spawn_blocking(move || Passwords::new(&params))
             .await
             .map_err(|e| ServeError::Io(std::io::Error::other(e.to_string())))??;
+        let catalog = Catalog::default_catalog()?;
+        let policy = Policy::default_policy()?;
+        policy.check_against(&catalog)?;
         Ok(Self(Arc::new(Shared {
             db,
             config,
-            catalog: Catalog::default_catalog()?,
+            catalog,
+            policy,
             server_id,
             photos,
             passwords: Arc::new(passwords),
@@ -101,6 +112,10 @@ impl AppState {
 
     pub fn catalog(&self) -> &Catalog {
         &self.0.catalog
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.0.policy
     }
 
     pub fn server_id(&self) -> &str {
@@ -149,6 +164,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/photos/{sha256}/status"),
     ("get", "/v1/buildings/{code}"),
     ("get", "/v1/conflicts"),
+    ("get", "/v1/review/queue"),
+    ("post", "/v1/review/{record}"),
+    ("get", "/v1/review/conflicts"),
+    ("get", "/v1/assessment/workers/{worker}"),
+    ("get", "/v1/assessment/grids/{grid}"),
+    ("get", "/v1/audit"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -172,8 +193,18 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/photos/{sha256}/status", get(photos::status))
         .route("/v1/buildings/{code}", get(archive::building))
         .route("/v1/conflicts", get(archive::conflicts))
+        .route("/v1/review/queue", get(review::queue))
+        .route("/v1/review/conflicts", get(review::conflicts))
+        .route("/v1/review/{record}", post(review::decide))
+        .route("/v1/assessment/workers/{worker}", get(assessment::worker))
+        .route("/v1/assessment/grids/{grid}", get(assessment::grid))
+        .route("/v1/audit", get(audit::query))
         .fallback(|| async { error::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { error::for_status(StatusCode::METHOD_NOT_ALLOWED) })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit::audit_writes,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestDecompressionLayer::new())
         .layer(middleware::from_fn(json_errors))

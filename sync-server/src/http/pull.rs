@@ -42,6 +42,16 @@ pub async fn pull(
         })
         .await?;
     let next = page.last_seq(after_seq);
+    // Building files hold owners' and managers' contacts: the page is a read of personal data.
+    let files = page
+        .changes
+        .iter()
+        .filter(|(_, c)| matches!(c, gridwalk_core::protocol::Change::Building { .. }))
+        .count();
+    if files > 0 {
+        let target = format!("{files} building files, changes {after_seq}..{next}");
+        crate::audit::personal_read(state.db(), &caller, "GET /v1/sync/pull", target).await?;
+    }
     let missing_photos = state.db().missing_photos(&caller.device).await?;
     Ok(Json(PullResponse {
         next_cursor: cursor::encode(next, state.server_id(), &caller.scope),

@@ -8,9 +8,11 @@
 
 mod accounts;
 mod archive;
+mod audit;
 mod photos;
 mod pull;
 mod push;
+mod review;
 mod schema;
 pub use schema::versions as migration_versions;
 
@@ -222,6 +224,45 @@ impl Database for PgDb {
 
     async fn missing_photos(&self, device: &DeviceId) -> Result<Vec<Sha256Hex>, DbError> {
         photos::missing_for_device(&self.client().await?, device).await
+    }
+
+    async fn review_index(
+        &self,
+        policy: gridwalk_core::policy::SupervisionPolicy,
+    ) -> Result<u64, DbError> {
+        review::index(&mut self.client().await?, &policy).await
+    }
+
+    async fn review_queue(
+        &self,
+        p: super::review::ReviewQueueParams,
+    ) -> Result<(Vec<gridwalk_core::protocol::ReviewItem>, bool), DbError> {
+        review::queue(&self.client().await?, &p).await
+    }
+
+    async fn decide_review(
+        &self,
+        p: super::review::DecideParams,
+    ) -> Result<super::review::DecideResult, DbError> {
+        review::decide(&mut self.client().await?, &p).await
+    }
+
+    async fn grid_records(
+        &self,
+        grid: &gridwalk_core::GridId,
+    ) -> Result<Option<super::assessment::GridRecords>, DbError> {
+        review::grid_records(&mut self.client().await?, grid).await
+    }
+
+    async fn append_audit(&self, e: super::audit::NewAuditEntry) -> Result<(), DbError> {
+        audit::append(&self.client().await?, &e).await
+    }
+
+    async fn audit_log(
+        &self,
+        f: super::audit::AuditFilter,
+    ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
+        audit::page(&self.client().await?, &f).await
     }
 
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {

@@ -6,9 +6,11 @@
 
 mod accounts;
 mod archive;
+mod audit;
 mod photos;
 mod pull;
 mod push;
+mod review;
 mod schema;
 pub use schema::versions as migration_versions;
 
@@ -296,6 +298,46 @@ impl Database for SqliteDb {
         let device = device.clone();
         self.read(move |c| photos::missing_for_device(c, &device))
             .await
+    }
+
+    async fn review_index(
+        &self,
+        policy: gridwalk_core::policy::SupervisionPolicy,
+    ) -> Result<u64, DbError> {
+        self.write(move |c| review::index(c, &policy)).await
+    }
+
+    async fn review_queue(
+        &self,
+        p: super::review::ReviewQueueParams,
+    ) -> Result<(Vec<gridwalk_core::protocol::ReviewItem>, bool), DbError> {
+        self.read(move |c| review::queue(c, &p)).await
+    }
+
+    async fn decide_review(
+        &self,
+        p: super::review::DecideParams,
+    ) -> Result<super::review::DecideResult, DbError> {
+        self.write(move |c| review::decide(c, &p)).await
+    }
+
+    async fn grid_records(
+        &self,
+        grid: &gridwalk_core::GridId,
+    ) -> Result<Option<super::assessment::GridRecords>, DbError> {
+        let grid = grid.clone();
+        self.read(move |c| review::grid_records(c, &grid)).await
+    }
+
+    async fn append_audit(&self, e: super::audit::NewAuditEntry) -> Result<(), DbError> {
+        self.write(move |c| audit::append(c, &e)).await
+    }
+
+    async fn audit_log(
+        &self,
+        f: super::audit::AuditFilter,
+    ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
+        self.read(move |c| audit::page(c, &f)).await
     }
 
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {
