@@ -75,6 +75,7 @@ pub struct ServerConfig {
     /// Version of the server's patrol policy document, announced to devices on every pull.
     pub policy_version: u32,
     pub log_format: LogFormat,
+    pub notices: crate::notices::NoticePolicy,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +93,7 @@ impl Default for ServerConfig {
             password_hash: PasswordHashParams::default(),
             policy_version: 1,
             log_format: LogFormat::Text,
+            notices: crate::notices::NoticePolicy::default(),
         }
     }
 }
@@ -155,6 +157,7 @@ impl ServerConfig {
         {
             return bad("password_hash", "not valid argon2 parameters");
         }
+        self.notices.validate()?;
         Ok(())
     }
 }

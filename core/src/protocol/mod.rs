@@ -8,6 +8,7 @@
 mod auth;
 mod correction;
 mod error;
+mod events;
 mod photos;
 mod pull;
 mod push;
@@ -15,6 +16,10 @@ mod push;
 pub use auth::{DeviceId, DeviceIdError, LoginRequest, LoginResponse, Role, Scope, UserInfo};
 pub use correction::{BuildingCorrection, BuildingField, FieldChange};
 pub use error::{ApiError, ErrorCode};
+pub use events::{
+    DepartmentEvent, DepartmentQueuePage, EventStatusUpdate, NoticeAddressee, NoticeMessage,
+    NoticeState, NoticeView,
+};
 pub use photos::PhotoStatus;
 pub use pull::{
     Change, ConflictView, Cursor, PullQuery, PullResponse, ReviewDecision, ReviewOutcome,

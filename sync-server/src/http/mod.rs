@@ -4,7 +4,9 @@
 mod archive;
 mod auth;
 pub mod error;
+mod events;
 mod extract;
+mod notices;
 pub mod openapi;
 mod photos;
 mod pull;
@@ -149,6 +151,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/photos/{sha256}/status"),
     ("get", "/v1/buildings/{code}"),
     ("get", "/v1/conflicts"),
+    ("get", "/v1/departments/{id}/events"),
+    ("post", "/v1/events/{id}/status"),
+    ("get", "/v1/notices"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -172,6 +177,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/photos/{sha256}/status", get(photos::status))
         .route("/v1/buildings/{code}", get(archive::building))
         .route("/v1/conflicts", get(archive::conflicts))
+        .route("/v1/departments/{id}/events", get(events::queue))
+        .route("/v1/events/{id}/status", post(events::move_status))
+        .route("/v1/notices", get(notices::list))
         .fallback(|| async { error::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { error::for_status(StatusCode::METHOD_NOT_ALLOWED) })
         .layer(DefaultBodyLimit::max(max_body))

@@ -5,4 +5,5 @@ mod bench_support;
 mod cli;
 mod common;
 mod conformance;
+mod events;
 mod http;
