@@ -274,27 +274,47 @@ impl EventRow {
     }
 }
 
+/// Why a move is not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveRefusal {
+    NotFound,
+    OutOfScope,
+    OtherDepartment,
+    Refused(TransitionError),
+}
+
+impl From<MoveRefusal> for MoveOutcome {
+    fn from(r: MoveRefusal) -> Self {
+        match r {
+            MoveRefusal::NotFound => MoveOutcome::NotFound,
+            MoveRefusal::OutOfScope => MoveOutcome::OutOfScope,
+            MoveRefusal::OtherDepartment => MoveOutcome::OtherDepartment,
+            MoveRefusal::Refused(t) => MoveOutcome::Refused(t),
+        }
+    }
+}
+
 /// Decides a move for the event as stored (read inside the write transaction).
 pub fn decide_move(
     row: Option<&EventRow>,
     mover: &EventMover,
     to: EventStatus,
-) -> Result<EventStatus, MoveOutcome> {
+) -> Result<EventStatus, MoveRefusal> {
     let Some(row) = row else {
-        return Err(MoveOutcome::NotFound);
+        return Err(MoveRefusal::NotFound);
     };
     if !row.in_scope(&mover.scope) {
-        return Err(MoveOutcome::OutOfScope);
+        return Err(MoveRefusal::OutOfScope);
     }
     if let Some(d) = &mover.department
         && row.department.as_deref() != Some(d.as_str())
     {
-        return Err(MoveOutcome::OtherDepartment);
+        return Err(MoveRefusal::OtherDepartment);
     }
     parse_status(&row.status)
-        .map_err(|_| MoveOutcome::NotFound)?
+        .map_err(|_| MoveRefusal::NotFound)?
         .move_to(to)
-        .map_err(MoveOutcome::Refused)
+        .map_err(MoveRefusal::Refused)
 }
 
 /// A `notices` row joined with what a delivery or a listing needs.
@@ -451,14 +471,14 @@ mod tests {
         );
         assert_eq!(
             decide_move(Some(&r), &fire, EventStatus::Closed),
-            Err(MoveOutcome::Refused(TransitionError {
+            Err(MoveRefusal::Refused(TransitionError {
                 from: EventStatus::Dispatched,
                 to: EventStatus::Closed
             }))
         );
         assert_eq!(
             decide_move(None, &fire, EventStatus::Rectified),
-            Err(MoveOutcome::NotFound)
+            Err(MoveRefusal::NotFound)
         );
         let police = EventMover {
             department: Some(DepartmentId::from("police")),
@@ -466,7 +486,7 @@ mod tests {
         };
         assert_eq!(
             decide_move(Some(&r), &police, EventStatus::Rectified),
-            Err(MoveOutcome::OtherDepartment)
+            Err(MoveRefusal::OtherDepartment)
         );
         let elsewhere = EventMover {
             scope: Scope::Grid(GridId::from("nowhere")),
@@ -474,7 +494,7 @@ mod tests {
         };
         assert_eq!(
             decide_move(Some(&r), &elsewhere, EventStatus::Rectified),
-            Err(MoveOutcome::OutOfScope)
+            Err(MoveRefusal::OutOfScope)
         );
         let admin = EventMover {
             scope: Scope::District,

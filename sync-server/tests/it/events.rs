@@ -460,11 +460,14 @@ async fn notices_are_queued_per_recipient_from_the_building_file(e: Engine) {
     assert!(other_dept.is_empty());
 }
 
+/// One request the receiver got: its `Idempotency-Key` and JSON body.
+type Received = (Option<String>, Value);
+
 /// A real webhook receiver on 127.0.0.1:0 answering from a script (200 once it runs out).
 #[derive(Clone, Default)]
 struct Receiver {
     script: Arc<Mutex<VecDeque<u16>>>,
-    got: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
@@ -500,7 +503,7 @@ impl Receiver {
         (r, format!("http://{addr}/notices"), task)
     }
 
-    fn received(&self) -> Vec<(Option<String>, Value)> {
+    fn received(&self) -> Vec<Received> {
         self.got.lock().expect("lock").clone()
     }
 }

@@ -284,7 +284,7 @@ pub async fn move_event(
     let row = load_event(&tx, &id, true).await?;
     let status = match decide_move(row.as_ref(), mover, to) {
         Ok(s) => s,
-        Err(refusal) => return Ok(refusal),
+        Err(refusal) => return Ok(refusal.into()),
     };
     let code = row.map(|r| r.building).unwrap_or_default();
     tx.execute(
