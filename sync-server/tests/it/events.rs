@@ -99,6 +99,13 @@ both_engines!(
 
 http_both!(department_queue_and_notices_over_http);
 
+/// The binary, as a user runs it: `user add --role department`, `serve --notice-webhook-url`, a
+/// micro-event pushed over HTTP reaches the webhook through the background worker.
+#[test]
+fn serve_delivers_notices_to_the_configured_webhook() {
+    serve_delivers_notices_to_the_configured_webhook_impl();
+}
+
 impl Engine {
     async fn sqlite() -> Self {
         let (dir, db) = crate::common::sqlite_db().await;
@@ -1024,4 +1031,198 @@ async fn department_queue_and_notices_over_http(db: AnyDb, dir: TempDir) {
         StatusCode::FORBIDDEN,
         "out_of_scope",
     );
+}
+
+fn server_bin(args: &[&str], data: &std::path::Path, stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env_remove("GRIDWALK_CONFIG")
+        .env_remove("GRIDWALK_DB")
+        .env_remove("GRIDWALK_NOTICE_WEBHOOK_URL")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn serve_delivers_notices_to_the_configured_webhook_impl() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path();
+    assert_eq!(server_bin(&["migrate"], data, "").0, 0);
+    let (_, buildings) = fixtures::district(DistrictShape::SMALL);
+    let csv = data.join("base.csv");
+    let mut f = std::fs::File::create(&csv).expect("create");
+    gridwalk_server::import::write_csv(&mut f, &buildings).expect("write");
+    drop(f);
+    assert_eq!(
+        server_bin(&["import", csv.to_str().expect("p")], data, "").0,
+        0
+    );
+    let grid = fixtures::grid_id(1, 1, 1);
+    let scope = format!("grid:{grid}");
+    let add = |user: &str, extra: &[&str]| {
+        let mut args = vec!["user", "add", user];
+        args.extend_from_slice(extra);
+        server_bin(&args, data, "long-enough-pw\n")
+    };
+    assert_eq!(add(W1, &["--role", "worker", "--scope", &scope]).0, 0);
+    let (code, out, err) = add(
+        "fire1",
+        &[
+            "--role",
+            "department",
+            "--department",
+            "fire",
+            "--scope",
+            "district",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created department fire1 (district)"), "{out}");
+    let (code, _, err) = add("fire2", &["--role", "department", "--scope", "district"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("needs --department"), "{err}");
+    let (code, _, err) = add(
+        "w9",
+        &[
+            "--role",
+            "worker",
+            "--department",
+            "fire",
+            "--scope",
+            &scope,
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("only for the department role"), "{err}");
+    let (code, _, err) = add(
+        "mars1",
+        &[
+            "--role",
+            "department",
+            "--department",
+            "mars",
+            "--scope",
+            "district",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown department 'mars'"), "{err}");
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let (receiver, hook, hook_task) = Receiver::start(&[]).await;
+        let config = data.join("gridwalk.toml");
+        std::fs::write(&config, "[notices]\npoll_interval_secs = 1\n").expect("config");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let listen = format!("127.0.0.1:{port}");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
+            .args(["serve", "--listen", &listen, "--notice-webhook-url", &hook])
+            .arg("--config")
+            .arg(&config)
+            .arg("--data")
+            .arg(data)
+            .env_remove("GRIDWALK_DB")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let url = format!("http://{listen}");
+        let client = crate::common::http_client_builder().build().expect("client");
+        let login = |user: &'static str, device: &'static str| {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                for _ in 0..100 {
+                    if let Ok(r) = client
+                        .post(format!("{url}/v1/auth/login"))
+                        .json(&json!({"username": user, "password": "long-enough-pw", "device_id": device}))
+                        .send()
+                        .await
+                    {
+                        let v: Value = r.json().await.expect("json");
+                        return v["token"].as_str().expect("token").to_owned();
+                    }
+                    tokio::time::sleep(StdDuration::from_millis(100)).await;
+                }
+                panic!("the server did not start");
+            }
+        };
+        let worker = login(W1, "phone-1").await;
+        let ev = micro_event(2, "me_window_bars", &[NoticeRecipient::Owner]);
+        let pushed: Value = client
+            .post(format!("{url}/v1/sync/push"))
+            .bearer_auth(&worker)
+            .json(&json!({"device_id": "phone-1", "records": fixtures::batch(1, vec![SyncRecord::Event(ev.clone())])}))
+            .send()
+            .await
+            .expect("push")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(pushed["results"][0]["outcome"]["status"], "accepted", "{pushed}");
+        let fire = login("fire1", "desk-1").await;
+        let mut state = Value::Null;
+        let mut last = Value::Null;
+        for _ in 0..100 {
+            let list: Value = client
+                .get(format!("{url}/v1/notices?event={}", ev.id))
+                .bearer_auth(&fire)
+                .send()
+                .await
+                .expect("notices")
+                .json()
+                .await
+                .expect("json");
+            state = list[0]["state"].clone();
+            last = list;
+            if state == "delivered" {
+                break;
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        assert_eq!(state, "delivered", "{last}");
+        let got = receiver.received();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1["event_id"], ev.id.to_string());
+        let page: Value = client
+            .get(format!("{url}/v1/departments/police/events"))
+            .bearer_auth(&fire)
+            .send()
+            .await
+            .expect("queue")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(page["code"], "forbidden", "{page}");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = child.wait().expect("wait");
+        assert!(exit.success(), "{exit:?}");
+        hook_task.abort();
+    });
 }
