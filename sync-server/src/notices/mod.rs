@@ -35,7 +35,7 @@ pub struct NoticePolicy {
     pub timeout_secs: u64,
     /// How often the worker looks for due notices.
     pub poll_interval_secs: u64,
-    /// Notices claimed at a time.
+    /// Notices claimed, and sent concurrently, at a time.
     pub batch: u32,
 }
 

@@ -4,11 +4,12 @@
 //! is never lost and a late result from a dead claim never overwrites a newer one. Delivery is at
 //! least once; receivers deduplicate on the notice id.
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::NoticePolicy;
 use super::transport::{NoticeTransport, SendOutcome};
@@ -32,7 +33,7 @@ pub struct DeliveryReport {
 #[derive(Debug, Clone)]
 pub struct NoticeWorker<D, T> {
     db: D,
-    transport: T,
+    transport: Arc<T>,
     policy: NoticePolicy,
 }
 
@@ -40,13 +41,14 @@ impl<D: Database + Clone, T: NoticeTransport> NoticeWorker<D, T> {
     pub fn new(db: D, transport: T, policy: NoticePolicy) -> Self {
         Self {
             db,
-            transport,
+            transport: Arc::new(transport),
             policy,
         }
     }
 
-    /// One pass: claims up to `limit` notices due at `now`, sends them one by one, stores each
-    /// result. Callable directly (tests, tools); the background loop calls it with the clock.
+    /// One pass: claims up to `limit` notices due at `now`, sends them concurrently (so a pass
+    /// lasts about one transport timeout, well inside the lease), stores each result. Callable
+    /// directly (tests, tools); the background loop calls it with the clock.
     pub async fn deliver_due(
         &self,
         now: DateTime<Utc>,
@@ -65,8 +67,22 @@ impl<D: Database + Clone, T: NoticeTransport> NoticeWorker<D, T> {
             claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
             ..DeliveryReport::default()
         };
-        for c in claimed {
-            let outcome = self.transport.send(&c.message).await;
+        let mut sends = JoinSet::new();
+        for (i, c) in claimed.iter().enumerate() {
+            let transport = self.transport.clone();
+            let message = c.message.clone();
+            sends.spawn(async move { (i, transport.send(&message).await) });
+        }
+        let mut outcomes: Vec<Option<SendOutcome>> = vec![None; claimed.len()];
+        while let Some(done) = sends.join_next().await {
+            if let Ok((i, outcome)) = done {
+                outcomes[i] = Some(outcome);
+            }
+        }
+        for (c, outcome) in claimed.into_iter().zip(outcomes) {
+            // A send task that panicked leaves no outcome: try again later.
+            let outcome = outcome
+                .unwrap_or_else(|| SendOutcome::Retryable("notice transport failed".to_owned()));
             let result = match outcome {
                 SendOutcome::Delivered => NoticeResult::Delivered,
                 SendOutcome::Retryable(error) if c.attempt < self.policy.max_attempts => {
