@@ -55,6 +55,9 @@ pub enum Command {
         /// Log format: text or json.
         #[arg(long, env = "GRIDWALK_LOG_FORMAT", value_parser = parse_log_format)]
         log_format: Option<LogFormat>,
+        /// URL the notice webhook POSTs each notice to (config: notices.webhook_url).
+        #[arg(long, env = "GRIDWALK_NOTICE_WEBHOOK_URL")]
+        notice_webhook_url: Option<String>,
     },
     /// Apply pending database migrations.
     Migrate {
@@ -100,12 +103,15 @@ pub enum UserCommand {
     /// environment variable named by --password-env.
     Add {
         username: String,
-        /// worker, officer, supervisor or admin.
+        /// worker, officer, supervisor, admin or department.
         #[arg(long)]
         role: String,
         /// grid:ID, community:ID, street:ID or district.
         #[arg(long)]
         scope: String,
+        /// The handling department (catalog id, e.g. fire) of a department account.
+        #[arg(long)]
+        department: Option<String>,
         #[arg(long)]
         password_env: Option<String>,
         #[command(flatten)]
@@ -141,6 +147,8 @@ pub enum CliError {
     Import(#[from] ImportError),
     #[error(transparent)]
     Demo(#[from] DemoError),
+    #[error(transparent)]
+    Webhook(#[from] crate::notices::WebhookError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -222,10 +230,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             listen,
             no_migrate,
             log_format,
+            notice_webhook_url,
         } => {
             let mut c = load_config(&cli.config, Some(&place))?;
             if let Some(l) = listen {
                 c.listen = l;
+            }
+            if let Some(u) = notice_webhook_url {
+                c.notices.webhook_url = Some(u);
+                c.validate()?;
             }
             if let Some(f) = log_format {
                 c.log_format = f;
@@ -240,9 +253,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             tracing::info!(engine = db.engine(), url = %db::redact_url(&c.database_url()), "database");
             let listen = c.listen;
+            let notices = crate::notices::worker::start_webhook(&db, &c.notices)?;
             let state = AppState::new(db, c).await?;
             let handle = http::spawn(state, listen, shutdown_signal()).await?;
             handle.wait().await?;
+            if let Some(w) = notices {
+                w.stop().await;
+            }
             Ok(())
         }
         Command::Migrate { place } => {
@@ -260,15 +277,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             username,
             role,
             scope,
+            department,
             password_env,
             place,
         }) => {
             let c = load_config(&cli.config, Some(&place))?;
             let role = Role::parse(&role).ok_or_else(|| {
                 CliError::Usage(format!(
-                    "unknown role '{role}': use worker, officer, supervisor or admin"
+                    "unknown role '{role}': use worker, officer, supervisor, admin or department"
                 ))
             })?;
+            let department =
+                crate::scope::department_for_role(role, department).map_err(CliError::Usage)?;
             let scope = Scope::parse(&scope).ok_or_else(|| {
                 CliError::Usage(format!(
                     "bad scope '{scope}': use grid:ID, community:ID, street:ID or district"
@@ -295,6 +315,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 format!("user {username}"),
             ))
             .await?;
+            if let Some(d) = &department {
+                db.set_user_department(&username, d).await?;
+            }
             println!("created {} {username} ({scope})", role.as_str());
             Ok(())
         }

@@ -77,6 +77,7 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
     /// Limits of the review queue, assessments and audit log.
     pub review: crate::review::ReviewConfig,
+    pub notices: crate::notices::NoticePolicy,
 }
 
 impl Default for ServerConfig {
@@ -95,6 +96,7 @@ impl Default for ServerConfig {
             policy_version: 1,
             log_format: LogFormat::Text,
             review: crate::review::ReviewConfig::default(),
+            notices: crate::notices::NoticePolicy::default(),
         }
     }
 }
@@ -159,6 +161,7 @@ impl ServerConfig {
             return bad("password_hash", "not valid argon2 parameters");
         }
         self.review.validate()?;
+        self.notices.validate()?;
         Ok(())
     }
 }

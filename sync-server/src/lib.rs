@@ -8,6 +8,7 @@
 //! - [`http`]: the axum API (`/v1/...`), its error mapping and OpenAPI document.
 //! - [`photos`]: the content-addressed photo store behind resumable uploads.
 //! - [`config`]: server configuration and its shipped defaults.
+//! - [`notices`]: the outbound notice queue's transport (webhook) and delivery worker.
 //! - [`import`]: the address-base importer (CSV, GeoJSON); [`demo`]: the demo district and accounts.
 //! - [`bench`]: entry points for the benchmark binary; [`cli`]: the command line.
 //! - [`fixtures`]: an even sample district from the synthetic generator, and well-formed records
@@ -24,6 +25,7 @@ pub mod demo;
 pub mod fixtures;
 pub mod http;
 pub mod import;
+pub mod notices;
 pub mod photos;
 pub mod review;
 pub mod scope;

@@ -46,6 +46,8 @@ pub enum ErrorCode {
     /// The uploaded bytes do not hash to the name they were uploaded under.
     HashMismatch,
     PhotoTooLarge,
+    /// The event's lifecycle does not allow the requested status change.
+    InvalidTransition,
     /// The server is shutting down or overloaded; retry later.
     Unavailable,
     Internal,
@@ -83,6 +85,7 @@ impl ErrorCode {
             ErrorCode::OffsetMismatch => "offset_mismatch",
             ErrorCode::HashMismatch => "hash_mismatch",
             ErrorCode::PhotoTooLarge => "photo_too_large",
+            ErrorCode::InvalidTransition => "invalid_transition",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
             ErrorCode::ReviewClosed => "review_closed",

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod correction;
 mod error;
+mod events;
 mod photos;
 mod pull;
 mod push;
@@ -18,6 +19,10 @@ pub use audit::{AuditEntry, AuditPage, AuditQuery};
 pub use auth::{DeviceId, DeviceIdError, LoginRequest, LoginResponse, Role, Scope, UserInfo};
 pub use correction::{BuildingCorrection, BuildingField, FieldChange};
 pub use error::{ApiError, ErrorCode};
+pub use events::{
+    DepartmentEvent, DepartmentQueuePage, EventStatusUpdate, NoticeAddressee, NoticeMessage,
+    NoticeState, NoticeView,
+};
 pub use photos::PhotoStatus;
 pub use pull::{
     Change, ConflictView, Cursor, PullQuery, PullResponse, ReviewDecision, ReviewOutcome,

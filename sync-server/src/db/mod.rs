@@ -9,6 +9,7 @@ mod any;
 pub mod assessment;
 pub mod audit;
 pub mod codec;
+pub mod dispatch;
 pub mod import_plan;
 pub mod postgres;
 pub mod review;
@@ -22,11 +23,16 @@ pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 pub use types::*;
 
-use chrono::{DateTime, Utc};
-use gridwalk_core::protocol::{
-    ConflictView, DeviceId, PushRecord, PushResponse, ReviewOutcome, Scope,
+use chrono::{DateTime, NaiveDate, Utc};
+use dispatch::{
+    ClaimedNotice, DepartmentQuery, EventMover, MoveOutcome, NoticeClaim, NoticeFinish,
+    NoticeQuery, OverdueNotices,
 };
-use gridwalk_core::{Building, BuildingCode, Grid, Sha256Hex};
+use gridwalk_core::protocol::{
+    ConflictView, DepartmentQueuePage, DeviceId, NoticeView, PushRecord, PushResponse,
+    ReviewOutcome, Scope,
+};
+use gridwalk_core::{Building, BuildingCode, DepartmentId, EventStatus, Grid, RecordId, Sha256Hex};
 
 use crate::sync::plan::SequenceError;
 use crate::sync::validate::Rejection;
@@ -236,6 +242,54 @@ pub trait Database: Send + Sync + 'static {
         &self,
         f: audit::AuditFilter,
     ) -> impl Future<Output = Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError>> + Send;
+
+    // --- dispatch and notices ---------------------------------------------------------------
+    /// Makes an account a member of a handling department; false if there is no such user.
+    fn set_user_department(
+        &self,
+        username: &str,
+        department: &DepartmentId,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+    fn user_department(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<DepartmentId>, DbError>> + Send;
+    /// One page of a department's queue within a scope, in report order.
+    fn department_events(
+        &self,
+        q: DepartmentQuery,
+    ) -> impl Future<Output = Result<DepartmentQueuePage, DbError>> + Send;
+    /// Moves an event along its lifecycle (only allowed moves) in one transaction, cancelling its
+    /// unsent notices when it is no longer open and queueing its building for re-rating.
+    fn move_event(
+        &self,
+        event: RecordId,
+        to: EventStatus,
+        mover: EventMover,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<MoveOutcome, DbError>> + Send;
+    /// Notices of an event or a building within a scope, with their contacts.
+    fn notices(
+        &self,
+        q: NoticeQuery,
+    ) -> impl Future<Output = Result<Vec<NoticeView>, DbError>> + Send;
+    /// Claims due notices (and notices whose lease ran out) for one delivery attempt each.
+    fn claim_notices(
+        &self,
+        claim: NoticeClaim,
+    ) -> impl Future<Output = Result<Vec<ClaimedNotice>, DbError>> + Send;
+    /// Stores an attempt's result; false if the claim was lost (lease ran out, claimed again).
+    fn finish_notice(
+        &self,
+        finish: NoticeFinish,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+    /// The notice step of the overdue sweep: notices whose deadline is before `today` with their
+    /// event still open are marked overdue, and such events move to `overdue` (their buildings
+    /// queued for re-rating). Idempotent: a second run with the same day changes nothing.
+    fn mark_overdue_notices(
+        &self,
+        today: NaiveDate,
+    ) -> impl Future<Output = Result<OverdueNotices, DbError>> + Send;
 
     // --- benchmarks -----------------------------------------------------------------------
     /// Inserts record rows with no checks at all, in one transaction, through the same batched

@@ -6,7 +6,9 @@ mod assessment;
 mod audit;
 mod auth;
 pub mod error;
+mod events;
 mod extract;
+mod notices;
 pub mod openapi;
 mod photos;
 mod pull;
@@ -170,6 +172,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/assessment/workers/{worker}"),
     ("get", "/v1/assessment/grids/{grid}"),
     ("get", "/v1/audit"),
+    ("get", "/v1/departments/{id}/events"),
+    ("post", "/v1/events/{id}/status"),
+    ("get", "/v1/notices"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -199,6 +204,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/assessment/workers/{worker}", get(assessment::worker))
         .route("/v1/assessment/grids/{grid}", get(assessment::grid))
         .route("/v1/audit", get(audit::query))
+        .route("/v1/departments/{id}/events", get(events::queue))
+        .route("/v1/events/{id}/status", post(events::move_status))
+        .route("/v1/notices", get(notices::list))
         .fallback(|| async { error::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { error::for_status(StatusCode::METHOD_NOT_ALLOWED) })
         .layer(middleware::from_fn_with_state(

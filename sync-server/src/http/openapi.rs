@@ -241,6 +241,45 @@ pub fn document() -> Value {
                     query_param("limit", "entries per page", json!({"type": "integer", "minimum": 1}))
                 ],
                 "responses": with_ok(&e(&[("400", "bad parameter or limit (invalid_request)")]), ok(schema_ref("AuditPage"), "one page"))
+            }},
+            "/v1/departments/{id}/events": {"get": {
+                "summary": "A handling department's queue of dispatched events (department users: their own department; admins: any), in the caller's scope, oldest report first",
+                "parameters": [
+                    path_param("id", "department id from the catalog (fire, police, housing, …)"),
+                    {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": ["reported", "dispatched", "noticed", "rectified", "overdue", "closed"]}},
+                    {"name": "after", "in": "query", "required": false, "schema": {"type": "string", "format": "uuid"}, "description": "next_after of the previous page"},
+                    {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1}}
+                ],
+                "responses": error_responses(&e(&[("400", "bad status, after or limit (invalid_request)"), ("404", "no such department in the catalog (not_found)")]))
+                    .as_object().cloned().map(|mut m| {
+                        m.insert("200".into(), ok(schema_ref("DepartmentQueuePage"), "one page"));
+                        Value::Object(m)
+                    }).unwrap_or(Value::Null)
+            }},
+            "/v1/events/{id}/status": {"post": {
+                "summary": "Move an event along its lifecycle (its department's users, admins); the building is queued for re-rating",
+                "parameters": [path_param("id", "event record id")],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref("EventStatusUpdate")}}},
+                "responses": error_responses(&e(&[
+                    ("404", "no such event (district scope only; elsewhere 403 out_of_scope)"),
+                    ("409", "the lifecycle does not allow this move (invalid_transition)"),
+                    ("422", "unknown status or fields (invalid_json, unknown_field)")
+                ])).as_object().cloned().map(|mut m| {
+                    m.insert("200".into(), ok(schema_ref("DepartmentEvent"), "the event after the move"));
+                    Value::Object(m)
+                }).unwrap_or(Value::Null)
+            }},
+            "/v1/notices": {"get": {
+                "summary": "Notices (告知书) of one event or one building in the caller's scope, with delivery state; contacts only for departments and admins",
+                "parameters": [
+                    {"name": "event", "in": "query", "required": false, "schema": {"type": "string", "format": "uuid"}},
+                    {"name": "building", "in": "query", "required": false, "schema": {"type": "string"}, "description": "25-digit code; give exactly one of event or building"}
+                ],
+                "responses": error_responses(&e(&[("400", "neither or both of event and building, or a bad value (invalid_request)")]))
+                    .as_object().cloned().map(|mut m| {
+                        m.insert("200".into(), ok(json!({"type": "array", "items": schema_ref("NoticeView")}), "notices, oldest first"));
+                        Value::Object(m)
+                    }).unwrap_or(Value::Null)
             }}
         },
         "components": {
@@ -255,12 +294,12 @@ fn schemas() -> Value {
     let int = json!({"type": "integer", "minimum": 0});
     json!({
         "ApiError": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string", "description": "stable machine-readable code, e.g. invalid_json, unknown_field, body_too_large, invalid_credentials, unauthenticated, token_expired, token_revoked, forbidden, out_of_scope, device_mismatch, sequence_gap, sequence_replayed, sequence_out_of_order, batch_too_large, bad_cursor, photo_not_referenced, offset_mismatch, hash_mismatch, photo_too_large, review_closed, comment_required"},
+            "code": {"type": "string", "description": "stable machine-readable code, e.g. invalid_json, unknown_field, body_too_large, invalid_credentials, unauthenticated, token_expired, token_revoked, forbidden, out_of_scope, device_mismatch, sequence_gap, sequence_replayed, sequence_out_of_order, batch_too_large, bad_cursor, photo_not_referenced, offset_mismatch, hash_mismatch, photo_too_large, review_closed, comment_required, invalid_transition"},
             "message": string}},
         "Scope": {"type": "object", "required": ["level"], "properties": {
             "level": {"type": "string", "enum": ["grid", "community", "street", "district"]}, "id": string}},
         "UserInfo": {"type": "object", "properties": {
-            "username": string, "role": {"type": "string", "enum": ["worker", "officer", "supervisor", "admin"]},
+            "username": string, "role": {"type": "string", "enum": ["worker", "officer", "supervisor", "admin", "department"]},
             "scope": schema_ref("Scope")}},
         "LoginRequest": {"type": "object", "additionalProperties": false, "required": ["username", "password", "device_id"], "properties": {
             "username": string, "password": string, "device_id": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"}}},
@@ -337,7 +376,31 @@ fn schemas() -> Value {
             "action": string, "target": string, "personal_data": {"type": "boolean"}, "status": {"type": "integer"}}},
         "AuditPage": {"type": "object", "properties": {
             "entries": {"type": "array", "items": schema_ref("AuditEntry")},
-            "has_more": {"type": "boolean"}, "next_after": {"type": "integer", "nullable": true}}}
+            "has_more": {"type": "boolean"}, "next_after": {"type": "integer", "nullable": true}}},
+        "DepartmentEvent": {"type": "object", "properties": {
+            "id": {"type": "string", "format": "uuid"}, "building": string,
+            "kind": {"type": "object", "description": "{type: hazard|micro_event|incident, kind: micro-event kind id}"},
+            "category": string, "department": string,
+            "status": {"type": "string", "enum": ["reported", "dispatched", "noticed", "rectified", "overdue", "closed"]},
+            "severity": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
+            "description": string, "deadline": {"type": "string", "format": "date"},
+            "reported_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"}}},
+        "DepartmentQueuePage": {"type": "object", "properties": {
+            "events": {"type": "array", "items": schema_ref("DepartmentEvent")},
+            "next_after": {"type": "string", "format": "uuid", "nullable": true}}},
+        "EventStatusUpdate": {"type": "object", "additionalProperties": false, "required": ["status"], "properties": {
+            "status": {"type": "string", "enum": ["noticed", "rectified", "overdue", "closed"]}}},
+        "NoticeView": {"type": "object", "properties": {
+            "id": {"type": "string", "format": "uuid"}, "event": {"type": "string", "format": "uuid"},
+            "building": string, "recipient": {"type": "string", "enum": ["owner", "manager", "tenants"]},
+            "addressee": {"type": "object", "description": "{type: person, contact: {name, phone}|null} or {type: building, head: {name, phone}|null} (posted at the building; contacts only for departments and admins)"},
+            "deadline": {"type": "string", "format": "date"},
+            "state": {"type": "string", "enum": ["pending", "sending", "delivered", "failed", "cancelled"]},
+            "attempts": int, "last_error": string,
+            "created_at": {"type": "string", "format": "date-time"},
+            "delivered_at": {"type": "string", "format": "date-time"},
+            "overdue_at": {"type": "string", "format": "date-time"}}}
     })
 }
 

@@ -5,5 +5,6 @@ mod bench_support;
 mod cli;
 mod common;
 mod conformance;
+mod events;
 mod http;
 mod office;

@@ -5,6 +5,7 @@ mod accounts;
 mod bench_support;
 mod edits;
 mod network;
+mod notices;
 mod offline;
 mod progress;
 mod resume;

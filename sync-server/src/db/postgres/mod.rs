@@ -9,6 +9,7 @@
 mod accounts;
 mod archive;
 mod audit;
+mod events;
 mod photos;
 mod pull;
 mod push;
@@ -16,12 +17,17 @@ mod review;
 mod schema;
 pub use schema::versions as migration_versions;
 
-use chrono::{DateTime, Utc};
+use super::dispatch::{
+    ClaimedNotice, DepartmentQuery, EventMover, MoveOutcome, NoticeClaim, NoticeFinish,
+    NoticeQuery, OverdueNotices,
+};
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use gridwalk_core::protocol::{
-    ConflictView, DeviceId, PushRecord, PushResponse, ReviewOutcome, Scope,
+    ConflictView, DepartmentQueuePage, DeviceId, NoticeView, PushRecord, PushResponse,
+    ReviewOutcome, Scope,
 };
-use gridwalk_core::{Building, BuildingCode, Grid, Sha256Hex};
+use gridwalk_core::{Building, BuildingCode, DepartmentId, EventStatus, Grid, RecordId, Sha256Hex};
 use tokio_postgres::NoTls;
 
 use super::codec::seq_u;
@@ -263,6 +269,48 @@ impl Database for PgDb {
         f: super::audit::AuditFilter,
     ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
         audit::page(&self.client().await?, &f).await
+    }
+
+    async fn set_user_department(
+        &self,
+        username: &str,
+        department: &DepartmentId,
+    ) -> Result<bool, DbError> {
+        events::set_user_department(&self.client().await?, username, department).await
+    }
+
+    async fn user_department(&self, username: &str) -> Result<Option<DepartmentId>, DbError> {
+        events::user_department(&self.client().await?, username).await
+    }
+
+    async fn department_events(&self, q: DepartmentQuery) -> Result<DepartmentQueuePage, DbError> {
+        events::department_events(&self.client().await?, &q).await
+    }
+
+    async fn move_event(
+        &self,
+        event: RecordId,
+        to: EventStatus,
+        mover: EventMover,
+        now: DateTime<Utc>,
+    ) -> Result<MoveOutcome, DbError> {
+        events::move_event(&mut self.client().await?, event, to, &mover, now).await
+    }
+
+    async fn notices(&self, q: NoticeQuery) -> Result<Vec<NoticeView>, DbError> {
+        events::notices(&self.client().await?, &q).await
+    }
+
+    async fn claim_notices(&self, claim: NoticeClaim) -> Result<Vec<ClaimedNotice>, DbError> {
+        events::claim_notices(&mut self.client().await?, &claim).await
+    }
+
+    async fn finish_notice(&self, finish: NoticeFinish) -> Result<bool, DbError> {
+        events::finish_notice(&mut self.client().await?, &finish).await
+    }
+
+    async fn mark_overdue_notices(&self, today: NaiveDate) -> Result<OverdueNotices, DbError> {
+        events::mark_overdue_notices(&mut self.client().await?, today, Utc::now()).await
     }
 
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {

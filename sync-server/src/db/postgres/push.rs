@@ -124,19 +124,24 @@ async fn write_effects(
         let statuses: Vec<&str> = fx.events.iter().map(|e| e.status.as_str()).collect();
         let deadlines: Vec<Option<NaiveDate>> = fx.events.iter().map(|e| e.deadline).collect();
         let reported: Vec<DateTime<Utc>> = fx.events.iter().map(|e| e.reported_at).collect();
+        let depts: Vec<Option<&str>> = fx
+            .events
+            .iter()
+            .map(|e| e.dispatch.department().map(|d| d.as_str()))
+            .collect();
         tx.execute(
             "INSERT INTO event_states (event_id, building_code, kind, category, status, deadline,
-                 reported_at, updated_at)
-             SELECT i, c, k, g, s, d, r, $8
+                 reported_at, updated_at, department)
+             SELECT i, c, k, g, s, d, r, $8, dp
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
-                 $7::timestamptz[]) AS t (i, c, k, g, s, d, r)",
+                 $7::timestamptz[], $9::text[]) AS t (i, c, k, g, s, d, r, dp)",
             &[
-                &ids, &codes, &kinds, &cats, &statuses, &deadlines, &reported, &now,
+                &ids, &codes, &kinds, &cats, &statuses, &deadlines, &reported, &now, &depts,
             ],
         )
         .await?;
     }
-    Ok(())
+    super::events::queue_notices(tx, &fx.notices, now).await
 }
 
 async fn snapshot(

@@ -5,9 +5,9 @@ use deadpool_postgres::Client;
 
 use crate::db::DbError;
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (5, super::events::V5)];
 
-pub const LATEST: u32 = 3;
+pub const LATEST: u32 = 5;
 
 /// Advisory lock key for migrations ("gridwalk" in ASCII, truncated to 63 bits).
 const LOCK_KEY: i64 = 0x6772_6964_7761_6c6b;

@@ -7,6 +7,7 @@
 mod accounts;
 mod archive;
 mod audit;
+mod events;
 mod photos;
 mod pull;
 mod push;
@@ -17,11 +18,16 @@ pub use schema::versions as migration_versions;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
-use gridwalk_core::protocol::{
-    ConflictView, DeviceId, PushRecord, PushResponse, ReviewOutcome, Scope,
+use super::dispatch::{
+    ClaimedNotice, DepartmentQuery, EventMover, MoveOutcome, NoticeClaim, NoticeFinish,
+    NoticeQuery, OverdueNotices,
 };
-use gridwalk_core::{Building, BuildingCode, Grid, Sha256Hex};
+use chrono::{DateTime, NaiveDate, Utc};
+use gridwalk_core::protocol::{
+    ConflictView, DepartmentQueuePage, DeviceId, NoticeView, PushRecord, PushResponse,
+    ReviewOutcome, Scope,
+};
+use gridwalk_core::{Building, BuildingCode, DepartmentId, EventStatus, Grid, RecordId, Sha256Hex};
 use rusqlite::Connection;
 
 use super::codec::seq_u;
@@ -338,6 +344,54 @@ impl Database for SqliteDb {
         f: super::audit::AuditFilter,
     ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
         self.read(move |c| audit::page(c, &f)).await
+    }
+
+    async fn set_user_department(
+        &self,
+        username: &str,
+        department: &DepartmentId,
+    ) -> Result<bool, DbError> {
+        let (username, department) = (username.to_owned(), department.clone());
+        self.write(move |c| events::set_user_department(c, &username, &department))
+            .await
+    }
+
+    async fn user_department(&self, username: &str) -> Result<Option<DepartmentId>, DbError> {
+        let username = username.to_owned();
+        self.read(move |c| events::user_department(c, &username))
+            .await
+    }
+
+    async fn department_events(&self, q: DepartmentQuery) -> Result<DepartmentQueuePage, DbError> {
+        self.read(move |c| events::department_events(c, &q)).await
+    }
+
+    async fn move_event(
+        &self,
+        event: RecordId,
+        to: EventStatus,
+        mover: EventMover,
+        now: DateTime<Utc>,
+    ) -> Result<MoveOutcome, DbError> {
+        self.write(move |c| events::move_event(c, event, to, &mover, now))
+            .await
+    }
+
+    async fn notices(&self, q: NoticeQuery) -> Result<Vec<NoticeView>, DbError> {
+        self.read(move |c| events::notices(c, &q)).await
+    }
+
+    async fn claim_notices(&self, claim: NoticeClaim) -> Result<Vec<ClaimedNotice>, DbError> {
+        self.write(move |c| events::claim_notices(c, &claim)).await
+    }
+
+    async fn finish_notice(&self, finish: NoticeFinish) -> Result<bool, DbError> {
+        self.write(move |c| events::finish_notice(c, &finish)).await
+    }
+
+    async fn mark_overdue_notices(&self, today: NaiveDate) -> Result<OverdueNotices, DbError> {
+        self.write(move |c| events::mark_overdue_notices(c, today, Utc::now()))
+            .await
     }
 
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {

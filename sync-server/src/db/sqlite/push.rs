@@ -218,8 +218,8 @@ fn write_effects(tx: &Transaction<'_>, fx: &MergeEffects, now: i64) -> Result<()
     }
     let mut event = tx.prepare_cached(
         "INSERT INTO event_states (event_id, building_code, kind, category, status, deadline,
-             reported_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             reported_at, updated_at, department)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for e in &fx.events {
         event.execute(params![
@@ -230,10 +230,11 @@ fn write_effects(tx: &Transaction<'_>, fx: &MergeEffects, now: i64) -> Result<()
             e.status.as_str(),
             e.deadline.map(|d| d.to_string()),
             ms(e.reported_at),
-            now
+            now,
+            e.dispatch.department().map(|d| d.as_str())
         ])?;
     }
-    Ok(())
+    super::events::queue_notices(tx, &fx.notices, now)
 }
 
 fn missing_photos(

@@ -5,9 +5,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::db::DbError;
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (5, super::events::V5)];
 
-pub const LATEST: u32 = 3;
+pub const LATEST: u32 = 5;
 
 const V1: &str = r#"
 CREATE TABLE sync_state (
