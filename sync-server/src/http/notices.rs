@@ -28,6 +28,7 @@ pub struct NoticesQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
+    uri: axum::http::Uri,
     query: Result<Query<NoticesQuery>, QueryRejection>,
 ) -> Result<Json<Vec<NoticeView>>, ApiFailure> {
     require(&caller, Action::ReadNotices)?;
@@ -59,6 +60,10 @@ pub async fn list(
         for n in &mut notices {
             n.addressee = n.addressee.redacted();
         }
+    } else if !notices.is_empty() {
+        // Contacts leave the server: the read is audited before they are sent.
+        crate::audit::personal_read(state.db(), &caller, "GET /v1/notices", uri.to_string())
+            .await?;
     }
     Ok(Json(notices))
 }

@@ -957,6 +957,19 @@ async fn department_queue_and_notices_over_http(db: AnyDb, dir: TempDir) {
     let (st, without) = s.get(&path, &worker).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(without.as_array().expect("list").len(), 2);
+    // The department's read of contacts is audited as personal data; the redacted read is not.
+    let (reads, _) = s
+        .db()
+        .audit_log(gridwalk_server::db::audit::AuditFilter {
+            action: Some("GET /v1/notices".into()),
+            personal: Some(true),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0].target, path);
     assert!(
         !without.to_string().contains(&file.owner.phone),
         "no contact for the worker: {without}"
