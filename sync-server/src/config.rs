@@ -75,6 +75,8 @@ pub struct ServerConfig {
     /// Version of the server's patrol policy document, announced to devices on every pull.
     pub policy_version: u32,
     pub log_format: LogFormat,
+    /// The rater and the overdue sweep.
+    pub stars: crate::sweep::StarsConfig,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +94,7 @@ impl Default for ServerConfig {
             password_hash: PasswordHashParams::default(),
             policy_version: 1,
             log_format: LogFormat::Text,
+            stars: crate::sweep::StarsConfig::default(),
         }
     }
 }
@@ -144,6 +147,9 @@ impl ServerConfig {
         }
         if self.records.max_photo_bytes == 0 {
             return bad("records.max_photo_bytes", "must be positive");
+        }
+        if let Err((field, message)) = self.stars.check() {
+            return bad(field, message);
         }
         if argon2::Params::new(
             self.password_hash.memory_kib,

@@ -16,6 +16,10 @@ pub enum Action {
     ReviewConflicts,
     /// Administer accounts and tokens.
     ManageAccounts,
+    /// Read the officer's lists (low-star, overdue, …) over one's scope.
+    ReadLists,
+    /// Read owners', managers' and building heads' contacts in lists (personal data).
+    ReadContacts,
 }
 
 impl Action {
@@ -26,6 +30,8 @@ impl Action {
             Action::ReadArchive => "read the archive",
             Action::ReviewConflicts => "review conflicts",
             Action::ManageAccounts => "manage accounts",
+            Action::ReadLists => "read the officer's lists",
+            Action::ReadContacts => "read owners' and managers' contacts",
         }
     }
 }
@@ -36,6 +42,9 @@ pub fn allowed(role: Role, action: Action) -> bool {
         Action::Pull | Action::ReadArchive => true,
         Action::ReviewConflicts => matches!(role, Role::Supervisor | Role::Admin),
         Action::ManageAccounts => role == Role::Admin,
+        Action::ReadLists => role != Role::Worker,
+        // Enforcement reaches owners; supervisors review workers, not owners.
+        Action::ReadContacts => matches!(role, Role::Officer | Role::Admin),
     }
 }
 
@@ -52,5 +61,12 @@ mod tests {
         }
         assert!(allowed(Role::Supervisor, Action::ReviewConflicts));
         assert!(!allowed(Role::Officer, Action::ReviewConflicts));
+        assert!(!allowed(Role::Worker, Action::ReadLists));
+        assert!(
+            allowed(Role::Officer, Action::ReadLists)
+                && allowed(Role::Supervisor, Action::ReadLists)
+        );
+        assert!(allowed(Role::Officer, Action::ReadContacts));
+        assert!(!allowed(Role::Supervisor, Action::ReadContacts));
     }
 }

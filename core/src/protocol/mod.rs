@@ -8,6 +8,7 @@
 mod auth;
 mod correction;
 mod error;
+mod lists;
 mod photos;
 mod pull;
 mod push;
@@ -15,6 +16,9 @@ mod push;
 pub use auth::{DeviceId, DeviceIdError, LoginRequest, LoginResponse, Role, Scope, UserInfo};
 pub use correction::{BuildingCorrection, BuildingField, FieldChange};
 pub use error::{ApiError, ErrorCode};
+pub use lists::{
+    ListContacts, ListFormat, ListKind, ListPage, ListQuery, ListRow, RatingEntry, RatingHistory,
+};
 pub use photos::PhotoStatus;
 pub use pull::{
     Change, ConflictView, Cursor, PullQuery, PullResponse, ReviewDecision, ReviewOutcome,

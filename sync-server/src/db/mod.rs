@@ -8,13 +8,16 @@
 mod any;
 pub mod codec;
 pub mod import_plan;
+pub mod lists;
 pub mod postgres;
+pub(crate) mod rating_codec;
 pub mod sqlite;
 mod types;
 
 use std::future::Future;
 
 pub use any::AnyDb;
+pub use lists::{ListParams, ListRows};
 pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 pub use types::*;
@@ -200,6 +203,34 @@ pub trait Database: Send + Sync + 'static {
         &self,
         device: &DeviceId,
     ) -> impl Future<Output = Result<Vec<Sha256Hex>, DbError>> + Send;
+
+    // --- stars, sweep and lists -------------------------------------------------------------
+    /// Rates up to `limit` queued buildings, oldest queued first, in one transaction (see
+    /// [`crate::rater`]).
+    fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> impl Future<Output = Result<crate::rater::RateReport, DbError>> + Send;
+    /// Buildings waiting in the rating queue.
+    fn queued_ratings(&self) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// Marks up to `limit` open hazards and micro-events whose deadline is before `today`
+    /// overdue and queues their buildings for rating, in one transaction; returns how many.
+    fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// A building's rating history, oldest first.
+    fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> impl Future<Output = Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError>> + Send;
+    /// One page of an officer's list (see [`lists`]).
+    fn officer_list(&self, p: ListParams)
+    -> impl Future<Output = Result<ListRows, DbError>> + Send;
 
     // --- benchmarks -----------------------------------------------------------------------
     /// Inserts record rows with no checks at all, in one transaction, through the same batched

@@ -5,6 +5,7 @@ mod archive;
 mod auth;
 pub mod error;
 mod extract;
+mod lists;
 pub mod openapi;
 mod photos;
 mod pull;
@@ -53,6 +54,8 @@ pub enum ServeError {
     Auth(#[from] crate::auth::AuthError),
     #[error("the shipped catalog is invalid: {0}")]
     Catalog(#[from] gridwalk_core::CatalogError),
+    #[error(transparent)]
+    Rules(#[from] crate::rater::RulesError),
 }
 
 #[derive(Debug)]
@@ -64,6 +67,10 @@ struct Shared {
     photos: PhotoStore,
     passwords: Arc<Passwords>,
     pushes_in_flight: AtomicUsize,
+    rules: Arc<crate::rater::Rules>,
+    rater_bell: crate::rater::RaterBell,
+    /// The rater and the sweep, stopped with the last handle on the state.
+    _background: crate::sweep::Background,
 }
 
 /// What every handler shares.
@@ -80,6 +87,9 @@ impl AppState {
         let passwords = tokio::task::spawn_blocking(move || Passwords::new(&params))
             .await
             .map_err(|e| ServeError::Io(std::io::Error::other(e.to_string())))??;
+        let rules = Arc::new(crate::rater::Rules::shipped()?);
+        let rater_bell = crate::rater::RaterBell::default();
+        let background = crate::sweep::Background::start(&db, &rules, &rater_bell, &config.stars);
         Ok(Self(Arc::new(Shared {
             db,
             config,
@@ -88,7 +98,20 @@ impl AppState {
             photos,
             passwords: Arc::new(passwords),
             pushes_in_flight: AtomicUsize::new(0),
+            rules,
+            rater_bell,
+            _background: background,
         })))
+    }
+
+    /// The catalog and policy the rater and the lists apply.
+    pub fn rules(&self) -> &Arc<crate::rater::Rules> {
+        &self.0.rules
+    }
+
+    /// Wakes the background rater (after a push queued buildings).
+    pub fn rater_bell(&self) -> &crate::rater::RaterBell {
+        &self.0.rater_bell
     }
 
     pub fn db(&self) -> &AnyDb {
@@ -149,6 +172,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/photos/{sha256}/status"),
     ("get", "/v1/buildings/{code}"),
     ("get", "/v1/conflicts"),
+    ("get", "/v1/buildings/{code}/rating-history"),
+    ("get", "/v1/lists/{list}"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -172,6 +197,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/photos/{sha256}/status", get(photos::status))
         .route("/v1/buildings/{code}", get(archive::building))
         .route("/v1/conflicts", get(archive::conflicts))
+        .route(
+            "/v1/buildings/{code}/rating-history",
+            get(lists::rating_history),
+        )
+        .route("/v1/lists/{list}", get(lists::list))
         .fallback(|| async { error::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { error::for_status(StatusCode::METHOD_NOT_ALLOWED) })
         .layer(DefaultBodyLimit::max(max_body))

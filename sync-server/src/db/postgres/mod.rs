@@ -8,9 +8,11 @@
 
 mod accounts;
 mod archive;
+mod lists;
 mod photos;
 mod pull;
 mod push;
+mod rating;
 mod schema;
 pub use schema::versions as migration_versions;
 
@@ -222,6 +224,39 @@ impl Database for PgDb {
 
     async fn missing_photos(&self, device: &DeviceId) -> Result<Vec<Sha256Hex>, DbError> {
         photos::missing_for_device(&self.client().await?, device).await
+    }
+
+    async fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<crate::rater::RateReport, DbError> {
+        rating::rate_queued(&mut self.client().await?, &rules, today, limit).await
+    }
+
+    async fn queued_ratings(&self) -> Result<u64, DbError> {
+        rating::queued_ratings(&self.client().await?).await
+    }
+
+    async fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        rating::mark_overdue_events(&mut self.client().await?, today, limit, now).await
+    }
+
+    async fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError> {
+        rating::rating_history(&self.client().await?, code).await
+    }
+
+    async fn officer_list(&self, p: crate::db::ListParams) -> Result<crate::db::ListRows, DbError> {
+        lists::officer_list(&self.client().await?, &p).await
     }
 
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {

@@ -5,9 +5,9 @@ use deadpool_postgres::Client;
 
 use crate::db::DbError;
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (4, super::rating::V4)];
 
-pub const LATEST: u32 = 2;
+pub const LATEST: u32 = 4;
 
 /// Advisory lock key for migrations ("gridwalk" in ASCII, truncated to 63 bits).
 const LOCK_KEY: i64 = 0x6772_6964_7761_6c6b;

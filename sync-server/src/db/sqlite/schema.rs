@@ -5,9 +5,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::db::DbError;
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (4, super::rating::V4)];
 
-pub const LATEST: u32 = 2;
+pub const LATEST: u32 = 4;
 
 const V1: &str = r#"
 CREATE TABLE sync_state (
