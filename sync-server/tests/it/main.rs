@@ -6,3 +6,4 @@ mod cli;
 mod common;
 mod conformance;
 mod http;
+mod stars;
