@@ -7,7 +7,7 @@
 //! them.
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,13 +20,13 @@ use gridwalk_core::protocol::{
 use gridwalk_core::store::BuildingSummary;
 use gridwalk_core::store::risk::ListCriteria;
 use gridwalk_core::{Building, BuildingCode};
-use http_body_util::channel::Channel;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiFailure;
 use super::extract::require;
 use super::openapi::{AUTH_ERRORS, error_responses, ok, path_param, schema_ref};
+use super::stream_body;
 use crate::auth::Caller;
 use crate::db::{AnyDb, Database, ListParams};
 use crate::export::Exporter;
@@ -167,49 +167,50 @@ fn row(b: Building, green: &ListCriteria, contacts: bool) -> ListRow {
     }
 }
 
-/// Streams the whole list page by page (memory stays one page whatever the list's length). A
-/// failure half-way aborts the response, so a client never takes a cut-off file for a whole one.
+/// Streams the whole list page by page (memory stays a few pages whatever the list's length). A
+/// failure half-way cuts the response (see [`stream_body`]), so a client never takes a partial file
+/// for a whole one.
 fn export(db: AnyDb, req: Request) -> Response {
     let mut exporter = Exporter::new(req.format, req.contacts);
     let content_type = exporter.content_type();
     let filename = format!("{}-{}.{}", req.kind, req.on, exporter.extension());
-    let (mut tx, body) = Channel::<Bytes, std::io::Error>::new(4);
+    let (writer, body) = stream_body::channel();
     tokio::spawn(async move {
-        let mut params = req.params;
-        let fail = |e: &dyn std::fmt::Display| {
-            tracing::error!(error = %e, list = %req.kind, "export failed half-way");
-            std::io::Error::other("export failed")
-        };
-        let head = match exporter.head() {
-            Ok(h) => h,
-            Err(e) => return tx.abort(fail(&e)),
-        };
-        if tx.send_data(Bytes::from(head)).await.is_err() {
-            return;
-        }
-        loop {
-            let page = match db.officer_list(params.clone()).await {
-                Ok(p) => p,
-                Err(e) => return tx.abort(fail(&e)),
-            };
-            let rows: Vec<ListRow> = page
-                .buildings
-                .into_iter()
-                .map(|b| row(b, &req.green, req.contacts))
-                .collect();
-            let chunk = match exporter.rows(&rows) {
-                Ok(c) => c,
-                Err(e) => return tx.abort(fail(&e)),
-            };
-            if tx.send_data(Bytes::from(chunk)).await.is_err() {
-                return; // the client went away
+        let kind = req.kind;
+        let outcome: Result<(), String> = async {
+            let mut params = req.params;
+            let head = exporter.head().map_err(|e| e.to_string())?;
+            writer.send(head).await.map_err(|_| GONE.to_owned())?;
+            loop {
+                let page = db
+                    .officer_list(params.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let rows: Vec<ListRow> = page
+                    .buildings
+                    .into_iter()
+                    .map(|b| row(b, &req.green, req.contacts))
+                    .collect();
+                let chunk = exporter.rows(&rows).map_err(|e| e.to_string())?;
+                writer.send(chunk).await.map_err(|_| GONE.to_owned())?;
+                match page.next_after {
+                    Some(after) => params.after = Some(after),
+                    None => break,
+                }
             }
-            match page.next_after {
-                Some(after) => params.after = Some(after),
-                None => break,
-            }
+            writer
+                .send(exporter.tail())
+                .await
+                .map_err(|_| GONE.to_owned())?;
+            writer.complete().await;
+            Ok(())
         }
-        let _ = tx.send_data(Bytes::from(exporter.tail())).await;
+        .await;
+        match outcome {
+            Ok(()) => {}
+            Err(e) if e == GONE => tracing::info!(list = %kind, "export: the client went away"),
+            Err(e) => tracing::error!(error = %e, list = %kind, "export failed half-way"),
+        }
     });
     let mut resp = Response::new(Body::new(body));
     let headers = resp.headers_mut();
@@ -219,6 +220,8 @@ fn export(db: AnyDb, req: Request) -> Response {
     }
     resp
 }
+
+const GONE: &str = "the client went away";
 
 /// A building's rating history (oldest first), within the caller's scope; the same 403 whether
 /// a building outside it exists or not.

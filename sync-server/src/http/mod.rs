@@ -10,6 +10,7 @@ pub mod openapi;
 mod photos;
 mod pull;
 mod push;
+mod stream_body;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

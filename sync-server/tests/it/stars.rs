@@ -71,22 +71,22 @@ macro_rules! reopening {
 
 reopening!(a_sweep_stopped_part_way_finishes_on_the_next_run_like_one_run);
 
-const W1: &str = "w-G0001";
+pub(crate) const W1: &str = "w-G0001";
 
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("date")
 }
 
 /// 10:00 in Shenzhen on `d`.
-fn morning(d: NaiveDate) -> chrono::DateTime<Utc> {
+pub(crate) fn morning(d: NaiveDate) -> chrono::DateTime<Utc> {
     Utc.from_utc_datetime(&d.and_hms_opt(2, 0, 0).expect("time"))
 }
 
-fn rules() -> Arc<Rules> {
+pub(crate) fn rules() -> Arc<Rules> {
     Arc::new(Rules::shipped().expect("shipped rules"))
 }
 
-fn stars(n: u8) -> Option<Stars> {
+pub(crate) fn stars(n: u8) -> Option<Stars> {
     Some(Stars::new(n).expect("stars"))
 }
 
@@ -128,7 +128,7 @@ async fn push_all<D: Database>(db: &D, dev: &str, records: Vec<SyncRecord>) {
 }
 
 /// An inspection on `d` that fails every item of the catalog: every category scores 0.
-fn failing_inspection(building: &BuildingCode, d: NaiveDate) -> Inspection {
+pub(crate) fn failing_inspection(building: &BuildingCode, d: NaiveDate) -> Inspection {
     let catalog = Catalog::default_catalog().expect("catalog");
     let mut i = fixtures::inspection(building, W1, Vec::new());
     i.started_at = morning(d);
@@ -159,13 +159,17 @@ fn hazard(building: &BuildingCode, reported: NaiveDate, deadline: NaiveDate) -> 
 }
 
 /// Grid 1's first buildings with at least 3 stars (so a cap at 2★ shows).
-fn well_rated(n: usize) -> Vec<Building> {
+pub(crate) fn well_rated(n: usize) -> Vec<Building> {
     let found: Vec<Building> = (1..=12)
         .map(|i| fixtures::building(i).clone())
         .filter(|b| b.stars.is_some_and(|s| s.get() >= 3) && !b.blacklisted)
         .take(n)
         .collect();
-    assert_eq!(found.len(), n, "grid 1 of the sample has {n} buildings of 3★ or more");
+    assert_eq!(
+        found.len(),
+        n,
+        "grid 1 of the sample has {n} buildings of 3★ or more"
+    );
     found
 }
 
@@ -177,7 +181,11 @@ async fn an_inspection_lowers_the_stars_and_the_pull_carries_the_explanation<D: 
     let d = day(2025, 7, 3);
     let ins = failing_inspection(&b.code, d);
     push_all(&db, "phone-1", vec![SyncRecord::Inspection(ins.clone())]).await;
-    assert_eq!(db.queued_ratings().await.expect("queue"), 1, "queued by the push");
+    assert_eq!(
+        db.queued_ratings().await.expect("queue"),
+        1,
+        "queued by the push"
+    );
 
     let r = rater::drain(&db, &rules, d, 10).await.expect("drain");
     assert_eq!(
@@ -198,7 +206,10 @@ async fn an_inspection_lowers_the_stars_and_the_pull_carries_the_explanation<D: 
     assert_eq!(a.last_inspected_at, Some(ins.finished_at));
     // 1★ buildings are visited every 7 days (policy).
     assert_eq!(a.next_due_on, Some(day(2025, 7, 10)));
-    assert_eq!((a.address.as_str(), a.owner.clone()), (b.address.as_str(), b.owner.clone()));
+    assert_eq!(
+        (a.address.as_str(), a.owner.clone()),
+        (b.address.as_str(), b.owner.clone())
+    );
 
     let history = db.rating_history(&b.code).await.expect("history");
     assert_eq!(history.len(), 1);
@@ -273,11 +284,16 @@ async fn an_overdue_hazard_downgrades_after_the_sweep_and_a_second_sweep_changes
     )
     .await;
     // Rated before the deadline: an open hazard, no cap yet.
-    let r = rater::drain(&db, &rules, day(2025, 7, 5), 10).await.expect("drain");
+    let r = rater::drain(&db, &rules, day(2025, 7, 5), 10)
+        .await
+        .expect("drain");
     assert_eq!((r.rated, r.history), (2, 2));
     let b = db.building(&late.code).await.expect("read").expect("held");
     assert_eq!((b.building.stars, b.building.open_hazards), (late.stars, 1));
-    assert!(b.building.next_due_on <= Some(day(2025, 7, 10)), "follow-up by the deadline");
+    assert!(
+        b.building.next_due_on <= Some(day(2025, 7, 10)),
+        "follow-up by the deadline"
+    );
 
     let opts = SweepOptions {
         batch: 10,
@@ -294,7 +310,10 @@ async fn an_overdue_hazard_downgrades_after_the_sweep_and_a_second_sweep_changes
         .await
         .expect("sweep");
     assert_eq!(r.events_overdue, 1);
-    assert_eq!((r.rating.rated, r.rating.changed, r.rating.history), (1, 1, 1));
+    assert_eq!(
+        (r.rating.rated, r.rating.changed, r.rating.history),
+        (1, 1, 1)
+    );
     assert!(!r.stopped);
     let swept = db.building(&late.code).await.expect("read").expect("held");
     assert_eq!(swept.building.stars, stars(2), "capped at 2★ (降星摘牌)");
@@ -308,7 +327,10 @@ async fn an_overdue_hazard_downgrades_after_the_sweep_and_a_second_sweep_changes
         .expect("cap");
     assert!(cap.message.contains("status overdue"), "{}", cap.message);
     let other = db.building(&later.code).await.expect("read").expect("held");
-    assert_eq!(other.building.stars, later.stars, "its deadline has not passed");
+    assert_eq!(
+        other.building.stars, later.stars,
+        "its deadline has not passed"
+    );
 
     // Again, the same day or later: nothing left to do, nothing changes.
     for d in [day(2025, 7, 11), day(2025, 7, 15)] {
@@ -390,7 +412,11 @@ async fn a_sweep_stopped_part_way_finishes_on_the_next_run_like_one_run(place: P
     let mut records: Vec<SyncRecord> = (1..=7)
         .map(|n| SyncRecord::Event(hazard(&code(n), reported, day(2025, 7, 5))))
         .collect();
-    records.push(SyncRecord::Event(hazard(&code(8), reported, day(2025, 7, 30))));
+    records.push(SyncRecord::Event(hazard(
+        &code(8),
+        reported,
+        day(2025, 7, 30),
+    )));
     let today = day(2025, 7, 11);
     let opts = |max_batches| SweepOptions {
         batch: 2,
@@ -402,7 +428,9 @@ async fn a_sweep_stopped_part_way_finishes_on_the_next_run_like_one_run(place: P
     let db = whole.open().await;
     setup(&db, small_district()).await;
     push_all(&db, "phone-1", records.clone()).await;
-    let r = sweep_overdue(&db, &rules, today, opts(None)).await.expect("sweep");
+    let r = sweep_overdue(&db, &rules, today, opts(None))
+        .await
+        .expect("sweep");
     assert_eq!((r.events_overdue, r.rating.rated, r.stopped), (7, 8, false));
     let want = archive_state(&db).await;
     drop(db);
@@ -417,7 +445,10 @@ async fn a_sweep_stopped_part_way_finishes_on_the_next_run_like_one_run(place: P
             .await
             .expect("first run");
         assert!(first.stopped);
-        assert_eq!((first.batches, first.events_overdue), (stop_after, marked_first));
+        assert_eq!(
+            (first.batches, first.events_overdue),
+            (stop_after, marked_first)
+        );
         drop(db);
 
         let db = killed.open().await;
@@ -497,7 +528,11 @@ async fn lists_follow_the_core_criteria_in_risk_order_within_the_scope<D: Databa
                     after: None,
                     limit: 4,
                 };
-                assert_eq!(walk(&db, &p).await, want, "{kind} in {scope}, stars {min:?}..{max:?}");
+                assert_eq!(
+                    walk(&db, &p).await,
+                    want,
+                    "{kind} in {scope}, stars {min:?}..{max:?}"
+                );
                 non_empty += usize::from(!want.is_empty());
             }
         }
@@ -519,16 +554,22 @@ async fn lists_follow_the_core_criteria_in_risk_order_within_the_scope<D: Databa
         .await
         .expect("list");
     assert!(!low.buildings.is_empty() && low.next_after.is_none());
-    assert!(low.buildings.iter().all(|b| b.stars.is_some_and(|s| s.get() <= 2)));
+    assert!(
+        low.buildings
+            .iter()
+            .all(|b| b.stars.is_some_and(|s| s.get() <= 2))
+    );
     let green = db
         .officer_list(list(ListKind::GreenChannel, Scope::District))
         .await
         .expect("list");
     assert!(!green.buildings.is_empty());
-    assert!(green
-        .buildings
-        .iter()
-        .all(|b| b.stars.is_some_and(|s| s.get() >= 4) && b.open_hazards == 0));
+    assert!(
+        green
+            .buildings
+            .iter()
+            .all(|b| b.stars.is_some_and(|s| s.get() >= 4) && b.open_hazards == 0)
+    );
 
     // A filter narrows within the scope; a place outside the scope matches nothing.
     let late = day(2025, 12, 31);
@@ -538,7 +579,10 @@ async fn lists_follow_the_core_criteria_in_risk_order_within_the_scope<D: Databa
     let in_grid = walk(&db, &p).await;
     assert!(!in_grid.is_empty());
     assert!(in_grid.iter().all(|c| {
-        let b = buildings.iter().find(|b| b.code.as_str() == c).expect("known");
+        let b = buildings
+            .iter()
+            .find(|b| b.code.as_str() == c)
+            .expect("known");
         b.grid == grid_id(1, 1, 2) && b.next_due_on.is_some_and(|d| d < late)
     }));
     p.grid = Some(grid_id(2, 1, 1));
