@@ -136,7 +136,7 @@ pub fn rerate(
     let new_verdict = previous.is_none_or(|p| !same_verdict(p, &rating));
     RateOutcome {
         building: (&b != old).then_some(b),
-        entry: new_verdict.then(|| RatingEntry {
+        entry: new_verdict.then_some(RatingEntry {
             rated_at: at,
             rating,
         }),

@@ -228,7 +228,7 @@ async fn lists_page_and_export_as_csv_and_geojson(db: AnyDb, dir: TempDir) {
     assert!(street2.iter().all(|r| r["street"] == street_id(2).as_str()));
     let (status, body) = s
         .get(
-            &format!("/v1/lists/low-star?on=2025-07-01&max_stars=1&limit=1000"),
+            "/v1/lists/low-star?on=2025-07-01&max_stars=1&limit=1000",
             &admin,
         )
         .await;
