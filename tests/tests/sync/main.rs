@@ -8,3 +8,4 @@ mod network;
 mod offline;
 mod progress;
 mod resume;
+mod stars;
