@@ -594,3 +594,45 @@ async fn lists_follow_the_core_criteria_in_risk_order_within_the_scope<D: Databa
     p.grid = Some(grid_id(1, 1, 2));
     assert_eq!(walk(&db, &p).await, in_grid[1..].to_vec());
 }
+
+/// `gridwalk-server sweep`, run as an operator would: the downgrade lands, and a second run
+/// reports nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_command_marks_and_rates_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("gridwalk.sqlite");
+    let db = SqliteDb::open(&path).await.expect("open");
+    setup(&db, small_district()).await;
+    let b = well_rated(1).remove(0);
+    push_all(
+        &db,
+        "phone-1",
+        vec![SyncRecord::Event(hazard(&b.code, day(2025, 7, 2), day(2025, 7, 9)))],
+    )
+    .await;
+    drop(db);
+    let sweep = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridwalk-server"))
+            .env_remove("GRIDWALK_CONFIG")
+            .env_remove("GRIDWALK_DATA")
+            .env_remove("GRIDWALK_DB")
+            .env("RUST_LOG", "warn")
+            .args(["sweep", "--on", "2025-07-12", "--db"])
+            .arg(format!("sqlite://{}", path.display()))
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    assert_eq!(
+        sweep().trim(),
+        "swept as of 2025-07-12: 1 events newly overdue; 1 buildings rated, 1 changed, 1 ratings recorded"
+    );
+    assert_eq!(
+        sweep().trim(),
+        "swept as of 2025-07-12: 0 events newly overdue; 0 buildings rated, 0 changed, 0 ratings recorded"
+    );
+    let db = SqliteDb::open(&path).await.expect("reopen");
+    let swept = db.building(&b.code).await.expect("read").expect("held");
+    assert_eq!(swept.building.stars, stars(2));
+}
