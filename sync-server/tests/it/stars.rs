@@ -607,7 +607,11 @@ async fn the_sweep_command_marks_and_rates_once() {
     push_all(
         &db,
         "phone-1",
-        vec![SyncRecord::Event(hazard(&b.code, day(2025, 7, 2), day(2025, 7, 9)))],
+        vec![SyncRecord::Event(hazard(
+            &b.code,
+            day(2025, 7, 2),
+            day(2025, 7, 9),
+        ))],
     )
     .await;
     drop(db);
@@ -621,7 +625,11 @@ async fn the_sweep_command_marks_and_rates_once() {
             .arg(format!("sqlite://{}", path.display()))
             .output()
             .expect("run");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).expect("utf-8")
     };
     assert_eq!(

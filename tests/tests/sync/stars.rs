@@ -39,11 +39,18 @@ async fn sync_a_failed_inspection_brings_new_stars_due_date_and_explanation_to_t
             outcome: ItemOutcome::Fail,
         })
         .collect();
-    phone.archive.record_inspection(&ins).expect("record offline");
+    phone
+        .archive
+        .record_inspection(&ins)
+        .expect("record offline");
 
     let pushed = phone.client.sync_now().await.expect("push");
     assert_eq!(pushed.pushed.accepted, 1);
-    let unchanged = phone.archive.building(&before.code).expect("read").expect("held");
+    let unchanged = phone
+        .archive
+        .building(&before.code)
+        .expect("read")
+        .expect("held");
     assert_eq!(unchanged.stars, before.stars, "not rated yet");
 
     // The rater runs off the request path; here it is drained as of the inspection's day.
@@ -54,8 +61,16 @@ async fn sync_a_failed_inspection_brings_new_stars_due_date_and_explanation_to_t
 
     let pulled = phone.client.sync_now().await.expect("pull");
     assert_eq!(pulled.pulled.buildings, 1, "only the re-rated building");
-    let after = phone.archive.building(&before.code).expect("read").expect("held");
-    assert_eq!(after.stars, Stars::new(1).ok(), "every item failed: 1★ at once");
+    let after = phone
+        .archive
+        .building(&before.code)
+        .expect("read")
+        .expect("held");
+    assert_eq!(
+        after.stars,
+        Stars::new(1).ok(),
+        "every item failed: 1★ at once"
+    );
     assert_eq!(after.last_inspected_at, Some(ins.finished_at));
     assert_eq!(
         after.next_due_on,
