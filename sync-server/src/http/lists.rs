@@ -28,7 +28,7 @@ use super::extract::require;
 use super::openapi::{AUTH_ERRORS, error_responses, ok, path_param, schema_ref};
 use super::stream_body;
 use crate::auth::Caller;
-use crate::db::{AnyDb, Database, ListParams};
+use crate::db::{AnyDb, Database, ListParams, ListRows};
 use crate::export::Exporter;
 use crate::scope::Action;
 
@@ -73,7 +73,10 @@ pub async fn list(
         })
         .into_response());
     }
-    Ok(export(state.db().clone(), req))
+    // The first page is read before answering, so a database that fails at once gets a proper
+    // error answer rather than a cut-off 200.
+    let first = state.db().officer_list(req.params.clone()).await?;
+    Ok(export(state.db().clone(), req, first))
 }
 
 fn bad(message: impl Into<String>) -> ApiFailure {
@@ -170,7 +173,7 @@ fn row(b: Building, green: &ListCriteria, contacts: bool) -> ListRow {
 /// Streams the whole list page by page (memory stays a few pages whatever the list's length). A
 /// failure half-way cuts the response (see [`stream_body`]), so a client never takes a partial file
 /// for a whole one.
-fn export(db: AnyDb, req: Request) -> Response {
+fn export(db: AnyDb, req: Request, first: ListRows) -> Response {
     let mut exporter = Exporter::new(req.format, req.contacts);
     let content_type = exporter.content_type();
     let filename = format!("{}-{}.{}", req.kind, req.on, exporter.extension());
@@ -181,11 +184,15 @@ fn export(db: AnyDb, req: Request) -> Response {
             let mut params = req.params;
             let head = exporter.head().map_err(|e| e.to_string())?;
             writer.send(head).await.map_err(|_| GONE.to_owned())?;
+            let mut next = Some(first);
             loop {
-                let page = db
-                    .officer_list(params.clone())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let page = match next.take() {
+                    Some(p) => p,
+                    None => db
+                        .officer_list(params.clone())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                };
                 let rows: Vec<ListRow> = page
                     .buildings
                     .into_iter()

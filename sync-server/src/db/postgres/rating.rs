@@ -52,6 +52,7 @@ CREATE INDEX buildings_grid_risk ON buildings (grid, risk_key) WHERE NOT removed
 CREATE INDEX buildings_community_risk ON buildings (community, risk_key) WHERE NOT removed;
 CREATE INDEX buildings_street_risk ON buildings (street, risk_key) WHERE NOT removed;
 CREATE INDEX buildings_blacklisted_risk ON buildings (risk_key) WHERE NOT removed AND blacklisted;
+ANALYZE buildings;
 "#;
 
 pub async fn rate_queued(
