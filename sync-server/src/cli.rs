@@ -1,4 +1,4 @@
-//! The `gridwalk-server` command line: serve, migrate, user add/revoke, import, demo.
+//! The `gridwalk-server` command line: serve, migrate, sweep, user add/revoke, import, demo.
 //! Precedence for settings: command-line flag > environment variable > config file > default.
 
 use std::io::{BufRead, Write};
@@ -63,6 +63,15 @@ pub enum Command {
     Migrate {
         #[command(flatten)]
         place: Place,
+    },
+    /// Run the overdue sweep once: mark hazards and micro-events past their deadline overdue and
+    /// rate every queued building (the downgrades apply). Safe to repeat and to interrupt.
+    Sweep {
+        #[command(flatten)]
+        place: Place,
+        /// The local day to sweep as of (YYYY-MM-DD) [default: today in the district's time].
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
     },
     /// Manage accounts.
     #[command(subcommand)]
@@ -149,6 +158,8 @@ pub enum CliError {
     Demo(#[from] DemoError),
     #[error(transparent)]
     Webhook(#[from] crate::notices::WebhookError),
+    #[error(transparent)]
+    Rules(#[from] crate::rater::RulesError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -271,6 +282,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             } else {
                 println!("applied migrations {applied:?}");
             }
+            Ok(())
+        }
+        Command::Sweep { place, on } => {
+            let c = load_config(&cli.config, Some(&place))?;
+            let db = open_db(&c).await?;
+            db.check_schema().await?;
+            let rules = std::sync::Arc::new(crate::rater::Rules::shipped()?);
+            let day = on.unwrap_or_else(|| rules.today(chrono::Utc::now()));
+            let r = crate::sweep::sweep_overdue(&db, &rules, day, c.stars.options()).await?;
+            println!(
+                "swept as of {day}: {} events newly overdue; {} buildings rated, {} changed, {} ratings recorded",
+                r.events_overdue, r.rating.rated, r.rating.changed, r.rating.history
+            );
             Ok(())
         }
         Command::User(UserCommand::Add {

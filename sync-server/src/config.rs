@@ -78,6 +78,8 @@ pub struct ServerConfig {
     /// Limits of the review queue, assessments and audit log.
     pub review: crate::review::ReviewConfig,
     pub notices: crate::notices::NoticePolicy,
+    /// The rater and the overdue sweep.
+    pub stars: crate::sweep::StarsConfig,
 }
 
 impl Default for ServerConfig {
@@ -97,6 +99,7 @@ impl Default for ServerConfig {
             log_format: LogFormat::Text,
             review: crate::review::ReviewConfig::default(),
             notices: crate::notices::NoticePolicy::default(),
+            stars: crate::sweep::StarsConfig::default(),
         }
     }
 }
@@ -149,6 +152,9 @@ impl ServerConfig {
         }
         if self.records.max_photo_bytes == 0 {
             return bad("records.max_photo_bytes", "must be positive");
+        }
+        if let Err((field, message)) = self.stars.check() {
+            return bad(field, message);
         }
         if argon2::Params::new(
             self.password_hash.memory_kib,

@@ -29,6 +29,10 @@ pub enum Action {
     ReadNotices,
     /// See the contacts notices are addressed to (personal data): those who act on notices.
     ReadNoticeContacts,
+    /// Read the officer's lists (low-star, overdue, …) over one's scope.
+    ReadLists,
+    /// Read owners', managers' and building heads' contacts in lists (personal data).
+    ReadContacts,
 }
 
 impl Action {
@@ -45,6 +49,8 @@ impl Action {
             Action::HandleEvents => "handle dispatched events",
             Action::ReadNotices => "read notices",
             Action::ReadNoticeContacts => "read notice contacts",
+            Action::ReadLists => "read the officer's lists",
+            Action::ReadContacts => "read owners' and managers' contacts",
         }
     }
 }
@@ -61,6 +67,9 @@ pub fn allowed(role: Role, action: Action) -> bool {
             matches!(role, Role::Department | Role::Admin)
         }
         Action::ReadNotices => true,
+        Action::ReadLists => matches!(role, Role::Officer | Role::Supervisor | Role::Admin),
+        // Enforcement reaches owners; supervisors review workers, not owners.
+        Action::ReadContacts => matches!(role, Role::Officer | Role::Admin),
     }
 }
 
@@ -130,5 +139,12 @@ mod tests {
         assert!(department_for_role(Role::Department, None).is_err());
         assert!(department_for_role(Role::Worker, Some("fire".into())).is_err());
         assert_eq!(department_for_role(Role::Worker, None), Ok(None));
+        assert!(!allowed(Role::Worker, Action::ReadLists));
+        assert!(
+            allowed(Role::Officer, Action::ReadLists)
+                && allowed(Role::Supervisor, Action::ReadLists)
+        );
+        assert!(allowed(Role::Officer, Action::ReadContacts));
+        assert!(!allowed(Role::Supervisor, Action::ReadContacts));
     }
 }

@@ -17,7 +17,7 @@ fn unknown_group_exits_2_and_lists_the_groups() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "unknown benchmark group 'nosuchgroup'; the groups are: synth, archive, planning, server"
+            "unknown benchmark group 'nosuchgroup'; the groups are: synth, archive, planning, server, workflows"
         ),
         "{err}"
     );
@@ -39,5 +39,8 @@ fn list_prints_registered_groups_only() {
         .lines()
         .filter_map(|l| l.split('\t').next().map(str::to_owned))
         .collect();
-    assert_eq!(names, vec!["synth", "archive", "planning", "server"]);
+    assert_eq!(
+        names,
+        vec!["synth", "archive", "planning", "server", "workflows"]
+    );
 }

@@ -10,6 +10,7 @@ mod auth;
 mod correction;
 mod error;
 mod events;
+mod lists;
 mod photos;
 mod pull;
 mod push;
@@ -22,6 +23,9 @@ pub use error::{ApiError, ErrorCode};
 pub use events::{
     DepartmentEvent, DepartmentQueuePage, EventStatusUpdate, NoticeAddressee, NoticeMessage,
     NoticeState, NoticeView,
+};
+pub use lists::{
+    ListContacts, ListFormat, ListKind, ListPage, ListQuery, ListRow, RatingEntry, RatingHistory,
 };
 pub use photos::PhotoStatus;
 pub use pull::{

@@ -195,6 +195,35 @@ impl Database for AnyDb {
     async fn mark_overdue_notices(&self, today: NaiveDate) -> Result<OverdueNotices, DbError> {
         on_engine!(self, d => d.mark_overdue_notices(today).await)
     }
+
+    async fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<crate::rater::RateReport, DbError> {
+        on_engine!(self, d => d.rate_queued(rules, today, limit).await)
+    }
+    async fn queued_ratings(&self) -> Result<u64, DbError> {
+        on_engine!(self, d => d.queued_ratings().await)
+    }
+    async fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        on_engine!(self, d => d.mark_overdue_events(today, limit, now).await)
+    }
+    async fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError> {
+        on_engine!(self, d => d.rating_history(code).await)
+    }
+    async fn officer_list(&self, p: super::ListParams) -> Result<super::ListRows, DbError> {
+        on_engine!(self, d => d.officer_list(p).await)
+    }
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {
         on_engine!(self, d => d.bench_raw_insert(rows).await)
     }

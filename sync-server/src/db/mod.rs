@@ -11,7 +11,9 @@ pub mod audit;
 pub mod codec;
 pub mod dispatch;
 pub mod import_plan;
+pub mod lists;
 pub mod postgres;
+pub(crate) mod rating_codec;
 pub mod review;
 pub mod sqlite;
 mod types;
@@ -19,6 +21,7 @@ mod types;
 use std::future::Future;
 
 pub use any::AnyDb;
+pub use lists::{ListParams, ListRows};
 pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 pub use types::*;
@@ -290,6 +293,34 @@ pub trait Database: Send + Sync + 'static {
         &self,
         today: NaiveDate,
     ) -> impl Future<Output = Result<OverdueNotices, DbError>> + Send;
+
+    // --- stars, sweep and lists -------------------------------------------------------------
+    /// Rates up to `limit` queued buildings, oldest queued first, in one transaction (see
+    /// [`crate::rater`]).
+    fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> impl Future<Output = Result<crate::rater::RateReport, DbError>> + Send;
+    /// Buildings waiting in the rating queue.
+    fn queued_ratings(&self) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// Marks up to `limit` open hazards and micro-events whose deadline is before `today`
+    /// overdue and queues their buildings for rating, in one transaction; returns how many.
+    fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// A building's rating history, oldest first.
+    fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> impl Future<Output = Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError>> + Send;
+    /// One page of an officer's list (see [`lists`]).
+    fn officer_list(&self, p: ListParams)
+    -> impl Future<Output = Result<ListRows, DbError>> + Send;
 
     // --- benchmarks -----------------------------------------------------------------------
     /// Inserts record rows with no checks at all, in one transaction, through the same batched

@@ -8,12 +8,14 @@ mod auth;
 pub mod error;
 mod events;
 mod extract;
+mod lists;
 mod notices;
 pub mod openapi;
 mod photos;
 mod pull;
 mod push;
 mod review;
+mod stream_body;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,6 +62,8 @@ pub enum ServeError {
     Catalog(#[from] gridwalk_core::CatalogError),
     #[error("the rules policy is invalid: {0}")]
     Policy(#[from] gridwalk_core::PolicyError),
+    #[error(transparent)]
+    Rules(#[from] crate::rater::RulesError),
 }
 
 #[derive(Debug)]
@@ -73,6 +77,10 @@ struct Shared {
     photos: PhotoStore,
     passwords: Arc<Passwords>,
     pushes_in_flight: AtomicUsize,
+    rules: Arc<crate::rater::Rules>,
+    rater_bell: crate::rater::RaterBell,
+    /// The rater and the sweep, stopped with the last handle on the state.
+    _background: crate::sweep::Background,
 }
 
 /// What every handler shares.
@@ -92,6 +100,9 @@ impl AppState {
         let catalog = Catalog::default_catalog()?;
         let policy = Policy::default_policy()?;
         policy.check_against(&catalog)?;
+        let rules = Arc::new(crate::rater::Rules::shipped()?);
+        let rater_bell = crate::rater::RaterBell::default();
+        let background = crate::sweep::Background::start(&db, &rules, &rater_bell, &config.stars);
         Ok(Self(Arc::new(Shared {
             db,
             config,
@@ -101,7 +112,20 @@ impl AppState {
             photos,
             passwords: Arc::new(passwords),
             pushes_in_flight: AtomicUsize::new(0),
+            rules,
+            rater_bell,
+            _background: background,
         })))
+    }
+
+    /// The catalog and policy the rater and the lists apply.
+    pub fn rules(&self) -> &Arc<crate::rater::Rules> {
+        &self.0.rules
+    }
+
+    /// Wakes the background rater (after a push queued buildings).
+    pub fn rater_bell(&self) -> &crate::rater::RaterBell {
+        &self.0.rater_bell
     }
 
     pub fn db(&self) -> &AnyDb {
@@ -175,6 +199,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/departments/{id}/events"),
     ("post", "/v1/events/{id}/status"),
     ("get", "/v1/notices"),
+    ("get", "/v1/buildings/{code}/rating-history"),
+    ("get", "/v1/lists/{list}"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -207,6 +233,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/departments/{id}/events", get(events::queue))
         .route("/v1/events/{id}/status", post(events::move_status))
         .route("/v1/notices", get(notices::list))
+        .route(
+            "/v1/buildings/{code}/rating-history",
+            get(lists::rating_history),
+        )
+        .route("/v1/lists/{list}", get(lists::list))
         .fallback(|| async { error::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { error::for_status(StatusCode::METHOD_NOT_ALLOWED) })
         .layer(middleware::from_fn_with_state(

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-fn error_responses(codes: &[(&str, &str)]) -> Value {
+pub(super) fn error_responses(codes: &[(&str, &str)]) -> Value {
     let mut m = serde_json::Map::new();
     for (status, what) in codes {
         m.insert(
@@ -14,7 +14,7 @@ fn error_responses(codes: &[(&str, &str)]) -> Value {
     Value::Object(m)
 }
 
-fn ok(schema: Value, description: &str) -> Value {
+pub(super) fn ok(schema: Value, description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": schema}}})
 }
 
@@ -36,11 +36,11 @@ fn op(
     o
 }
 
-fn schema_ref(name: &str) -> Value {
+pub(super) fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn path_param(name: &str, description: &str) -> Value {
+pub(super) fn path_param(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
 }
 
@@ -58,7 +58,7 @@ fn with_ok(errors: &[(&str, &str)], ok_body: Value) -> Value {
     Value::Object(m)
 }
 
-const AUTH_ERRORS: [(&str, &str); 2] = [
+pub(super) const AUTH_ERRORS: [(&str, &str); 2] = [
     (
         "401",
         "missing, unknown, expired (token_expired) or revoked (token_revoked) token",
@@ -75,7 +75,7 @@ pub fn document() -> Value {
         v.extend_from_slice(extra);
         v
     };
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "gridwalk sync server",
@@ -286,7 +286,9 @@ pub fn document() -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas()
         }
-    })
+    });
+    super::lists::document_paths(&mut doc);
+    doc
 }
 
 fn schemas() -> Value {

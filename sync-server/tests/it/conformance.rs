@@ -171,7 +171,7 @@ fn building_codes(changes: &[Change]) -> Vec<String> {
     changes
         .iter()
         .filter_map(|c| match c {
-            Change::Building { building } => Some(building.code.to_string()),
+            Change::Building { building, .. } => Some(building.code.to_string()),
             _ => None,
         })
         .collect()
@@ -523,7 +523,7 @@ async fn pull_pages_through_a_scope_in_server_order<D: Database>(db: D) {
     assert_eq!(statuses(&r), ["accepted"]);
     let (next, _, _) = pull_all(&db, W1, Scope::Grid(g1()), cursor, 5).await;
     assert_eq!(building_codes(&next), [code(4).to_string()]);
-    let Change::Building { building } = &next[0] else {
+    let Change::Building { building, .. } = &next[0] else {
         unreachable!()
     };
     assert_eq!(building.floors, seen + 1);

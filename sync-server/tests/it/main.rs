@@ -8,3 +8,5 @@ mod conformance;
 mod events;
 mod http;
 mod office;
+mod stars;
+mod stars_http;

@@ -17,6 +17,7 @@ mod png;
 mod server;
 mod stats;
 mod synth;
+mod workflows;
 
 use std::io::Write;
 use std::time::Instant;
@@ -108,7 +109,14 @@ pub fn groups() -> Vec<Group> {
                     (quick: fewer rows, 10%; PostgreSQL needs GRIDWALK_TEST_PG_URL)",
             run: server::run,
         },
-        // Later groups: `sync`, `workflows`.
+        Group {
+            name: "workflows",
+            about: "the server's archive at work over Bao'an's 175,700 buildings: the low-star \
+                    list through the HTTP API (first page, CSV and GeoJSON exports) and the \
+                    overdue sweep (quick: 10%; PostgreSQL needs GRIDWALK_TEST_PG_URL)",
+            run: workflows::run,
+        },
+        // Later groups: `sync`.
     ]
 }
 
@@ -260,7 +268,10 @@ mod tests {
     #[test]
     fn the_registry_lists_only_groups_that_measure() {
         let names: Vec<_> = groups().iter().map(|g| g.name).collect();
-        assert_eq!(names, vec!["synth", "archive", "planning", "server"]);
+        assert_eq!(
+            names,
+            vec!["synth", "archive", "planning", "server", "workflows"]
+        );
     }
 
     #[test]

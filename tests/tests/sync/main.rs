@@ -10,3 +10,4 @@ mod offline;
 mod progress;
 mod resume;
 mod review;
+mod stars;

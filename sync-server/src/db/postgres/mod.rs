@@ -10,9 +10,11 @@ mod accounts;
 mod archive;
 mod audit;
 mod events;
+mod lists;
 mod photos;
 mod pull;
 mod push;
+mod rating;
 mod review;
 mod schema;
 pub use schema::versions as migration_versions;
@@ -311,6 +313,39 @@ impl Database for PgDb {
 
     async fn mark_overdue_notices(&self, today: NaiveDate) -> Result<OverdueNotices, DbError> {
         events::mark_overdue_notices(&mut self.client().await?, today, Utc::now()).await
+    }
+
+    async fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<crate::rater::RateReport, DbError> {
+        rating::rate_queued(&mut self.client().await?, &rules, today, limit).await
+    }
+
+    async fn queued_ratings(&self) -> Result<u64, DbError> {
+        rating::queued_ratings(&self.client().await?).await
+    }
+
+    async fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        rating::mark_overdue_events(&mut self.client().await?, today, limit, now).await
+    }
+
+    async fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError> {
+        rating::rating_history(&self.client().await?, code).await
+    }
+
+    async fn officer_list(&self, p: crate::db::ListParams) -> Result<crate::db::ListRows, DbError> {
+        lists::officer_list(&self.client().await?, &p).await
     }
 
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {

@@ -10,6 +10,7 @@ use crate::db::codec::{
     left_scope_sql, parse_building, parse_code, parse_device, parse_record_id, scope_sql, seq_i,
     seq_u,
 };
+use crate::db::rating_codec::parse_entry;
 use crate::db::{DbError, PullPage, PullParams, merge_page};
 
 pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPage, DbError> {
@@ -28,18 +29,23 @@ pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPage, DbError> {
     let rows = tx
         .query(
             &format!(
-                "SELECT seq, data::text FROM buildings
+                "SELECT seq, data::text, (SELECT h.entry::text FROM rating_history h
+                     WHERE h.building_code = buildings.code ORDER BY h.id DESC LIMIT 1)
+                 FROM buildings
                  WHERE seq > $1 AND NOT removed AND {pred} ORDER BY seq LIMIT $3"
             ),
             &[&after, &scope_val, &fetch],
         )
         .await?;
+    // Each building comes with the server's latest rating of it (its explanation).
     for r in &rows {
         let data: String = r.try_get(1)?;
+        let rating: Option<String> = r.try_get(2)?;
         items.push((
             seq_u(r.try_get(0)?),
             Change::Building {
                 building: Box::new(parse_building(&data)?),
+                rating: rating.map(|e| parse_entry(&e).map(Box::new)).transpose()?,
             },
         ));
     }

@@ -107,11 +107,13 @@ async fn write_effects(
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     if !fx.rate.is_empty() {
+        // A queued row is locked by the no-op update: the rater skips it until this push
+        // commits, so it never drops the row having read the records without this push's.
         let codes: Vec<&str> = fx.rate.iter().map(|c| c.as_str()).collect();
         tx.execute(
             "INSERT INTO rating_queue (building_code, queued_at)
              SELECT c, $2 FROM UNNEST($1::text[]) AS t (c)
-             ON CONFLICT (building_code) DO NOTHING",
+             ON CONFLICT (building_code) DO UPDATE SET queued_at = rating_queue.queued_at",
             &[&codes, &now],
         )
         .await?;

@@ -5,7 +5,13 @@ use deadpool_postgres::Client;
 
 use crate::db::DbError;
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (5, super::events::V5)];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, super::rating::V4),
+    (5, super::events::V5),
+];
 
 pub const LATEST: u32 = 5;
 

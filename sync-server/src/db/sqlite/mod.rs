@@ -8,9 +8,11 @@ mod accounts;
 mod archive;
 mod audit;
 mod events;
+mod lists;
 mod photos;
 mod pull;
 mod push;
+mod rating;
 mod review;
 mod schema;
 pub use schema::versions as migration_versions;
@@ -392,6 +394,42 @@ impl Database for SqliteDb {
     async fn mark_overdue_notices(&self, today: NaiveDate) -> Result<OverdueNotices, DbError> {
         self.write(move |c| events::mark_overdue_notices(c, today, Utc::now()))
             .await
+    }
+
+    async fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<crate::rater::RateReport, DbError> {
+        self.write(move |c| rating::rate_queued(c, &rules, today, limit))
+            .await
+    }
+
+    async fn queued_ratings(&self) -> Result<u64, DbError> {
+        self.read(rating::queued_ratings).await
+    }
+
+    async fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        self.write(move |c| rating::mark_overdue_events(c, today, limit, now))
+            .await
+    }
+
+    async fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError> {
+        let code = code.clone();
+        self.read(move |c| rating::rating_history(c, &code)).await
+    }
+
+    async fn officer_list(&self, p: crate::db::ListParams) -> Result<crate::db::ListRows, DbError> {
+        self.read(move |c| lists::officer_list(c, &p)).await
     }
 
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {

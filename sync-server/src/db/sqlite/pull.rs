@@ -9,6 +9,7 @@ use crate::db::codec::{
     left_scope_sql, parse_building, parse_code, parse_device, parse_json, parse_record_id,
     scope_sql, seq_i, seq_u,
 };
+use crate::db::rating_codec::parse_entry;
 use crate::db::{DbError, PullPage, PullParams};
 
 pub fn pull(c: &mut Connection, p: &PullParams) -> Result<PullPage, DbError> {
@@ -20,18 +21,28 @@ pub fn pull(c: &mut Connection, p: &PullParams) -> Result<PullPage, DbError> {
     let mut items: Vec<(u64, Change)> = Vec::new();
 
     let (pred, scope_val) = scope_sql(&p.scope, "", ":scope");
+    // Each building comes with the server's latest rating of it (its explanation).
     let mut st = tx.prepare(&format!(
-        "SELECT seq, data FROM buildings WHERE seq > :after AND removed = 0 AND {pred}
+        "SELECT seq, data, (SELECT h.entry FROM rating_history h WHERE h.building_code = buildings.code
+             ORDER BY h.id DESC LIMIT 1)
+         FROM buildings WHERE seq > :after AND removed = 0 AND {pred}
          ORDER BY seq LIMIT :fetch"
     ))?;
     let rows = st.query_map(
         named_params! {":after": after, ":scope": scope_val, ":fetch": fetch},
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        },
     )?;
     for row in rows {
-        let (seq, data) = row?;
+        let (seq, data, rating) = row?;
         let building = Box::new(parse_building(&data)?);
-        items.push((seq_u(seq), Change::Building { building }));
+        let rating = rating.map(|e| parse_entry(&e).map(Box::new)).transpose()?;
+        items.push((seq_u(seq), Change::Building { building, rating }));
     }
 
     // A fresh device has nothing to drop, so it gets no tombstones.
