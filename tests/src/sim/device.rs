@@ -372,7 +372,7 @@ impl SimDevice {
                         for b in &bytes {
                             a.add_photo(b)?;
                         }
-                        match &record {
+                        match record.as_ref() {
                             FieldRecord::Inspection(i) => a.record_inspection(i)?,
                             FieldRecord::Event(e) => a.record_event(e)?,
                         };

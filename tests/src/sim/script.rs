@@ -106,7 +106,7 @@ pub enum Step {
     /// Record this (its photos first). `at` is the phone's clock when it is recorded.
     Record {
         at: DateTime<Utc>,
-        record: FieldRecord,
+        record: Box<FieldRecord>,
         photos: Vec<PhotoSeed>,
     },
     /// Try to sync (the phone has signal).
@@ -123,7 +123,7 @@ pub struct DayScript {
 impl DayScript {
     pub fn records(&self) -> impl Iterator<Item = &FieldRecord> {
         self.steps.iter().filter_map(|s| match s {
-            Step::Record { record, .. } => Some(record),
+            Step::Record { record, .. } => Some(record.as_ref()),
             Step::Sync => None,
         })
     }
@@ -186,7 +186,7 @@ pub fn generate_day(
         clock = finished;
         steps.push(Step::Record {
             at: clock + Duration::minutes(1),
-            record: FieldRecord::Inspection(inspection),
+            record: Box::new(FieldRecord::Inspection(inspection)),
             photos,
         });
         made += 1;
@@ -201,7 +201,7 @@ pub fn generate_day(
         if let Some(e) = event {
             steps.push(Step::Record {
                 at: clock + Duration::minutes(1),
-                record: FieldRecord::Event(e),
+                record: Box::new(FieldRecord::Event(e)),
                 photos: Vec::new(),
             });
             made += 1;
@@ -538,7 +538,7 @@ mod tests {
             let Step::Record { at, record, photos } = step else {
                 continue;
             };
-            match record {
+            match record.as_ref() {
                 FieldRecord::Inspection(i) => {
                     catalog.check_inspection(i).expect("valid checklist");
                     assert!(i.finished_at <= *at && i.started_at < i.finished_at);
@@ -557,11 +557,14 @@ mod tests {
             .steps
             .iter()
             .find_map(|s| match s {
-                Step::Record {
-                    photos,
-                    record: FieldRecord::Inspection(i),
-                    ..
-                } if !photos.is_empty() => Some((photos[0].clone(), i.photos[0].clone())),
+                Step::Record { photos, record, .. } if !photos.is_empty() => {
+                    match record.as_ref() {
+                        FieldRecord::Inspection(i) => {
+                            Some((photos[0].clone(), i.photos[0].clone()))
+                        }
+                        FieldRecord::Event(_) => None,
+                    }
+                }
                 _ => None,
             })
             .expect("some inspection has a photo");
