@@ -420,7 +420,9 @@ async fn watch_device(
                     if line == "sync-start" {
                         sync_started = Some(Instant::now());
                         phase = "Starting".into();
-                        if w.kills < budget && rng.random_bool(0.6) {
+                        // Every sync is a target until the budget is spent; a kill aimed past the
+                        // sync's end is called off, so every kill lands mid-sync.
+                        if w.kills < budget {
                             let typical = median(&sync_ms).unwrap_or(10.0).max(2.0);
                             let after = Duration::from_secs_f64(rng.random_range(0.0..typical) / 1e3);
                             kill_at = Some(tokio::time::Instant::now() + after);
