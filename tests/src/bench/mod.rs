@@ -13,9 +13,9 @@ mod args;
 mod district;
 mod figure;
 mod planning;
-mod png;
+pub mod png;
 mod server;
-mod stats;
+pub mod stats;
 mod synth;
 mod workflows;
 
