@@ -300,6 +300,10 @@ impl GridwalkArchive {
 }
 
 impl GridwalkArchive {
+    pub(crate) fn core(&self) -> &Archive {
+        &self.archive
+    }
+
     /// The core archive, shared with the sync client.
     #[cfg(feature = "sync")]
     pub(crate) fn shared(&self) -> Arc<Archive> {

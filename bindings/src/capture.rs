@@ -151,6 +151,9 @@ pub struct InspectionDraft {
     /// Photos already added to the archive (`add_photo`).
     pub photos: Vec<PhotoRef>,
     pub note: String,
+    /// The id of a sent-back report this inspection corrects (its resubmission, 整改后重新提交).
+    #[uniffi(default = None)]
+    pub corrects: Option<String>,
 }
 
 impl InspectionDraft {
@@ -166,7 +169,11 @@ impl InspectionDraft {
             findings: self.findings,
             photos: photos_in(self.photos)?,
             note: self.note,
-            corrects: None,
+            corrects: self
+                .corrects
+                .as_deref()
+                .map(crate::types::record_id)
+                .transpose()?,
         })
     }
 }

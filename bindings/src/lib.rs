@@ -30,6 +30,7 @@ pub mod error;
 pub mod officer;
 pub mod plan;
 pub mod rating;
+pub mod review;
 #[cfg(feature = "sync")]
 pub mod sync;
 pub mod types;

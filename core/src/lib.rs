@@ -20,7 +20,7 @@ pub mod planning;
 pub mod policy;
 pub mod protocol;
 pub mod rating;
-mod records;
+pub mod records;
 pub mod store;
 pub mod supervision;
 #[cfg(feature = "sync-client")]

@@ -25,6 +25,8 @@ pub struct Policy {
     pub planning: PlanningPolicy,
     pub supervision: SupervisionPolicy,
     pub assessment: AssessmentPolicy,
+    /// What the officer's lists call low-star, green channel and push-to-regulators.
+    pub lists: ListPolicy,
 }
 
 /// Star rating (星级评价): how category scores become stars, and the downgrade / upgrade rules.
@@ -203,6 +205,21 @@ pub struct AssessmentPolicy {
     pub follow_up_grace_days: u32,
 }
 
+/// The officer's lists (joint rewards and punishments, 联合奖惩): which stars are "low" (the
+/// enforcement list and the list pushed to the regulators) and which earn the green channel (绿色通道).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListPolicy {
+    /// The low-star list holds rated buildings with at most this many stars.
+    pub low_star_max_stars: Stars,
+    /// The list pushed to the regulators holds rated buildings with at most this many stars.
+    pub push_to_regulators_max_stars: Stars,
+    /// Buildings with at least this many stars get the green channel …
+    pub green_channel_min_stars: Stars,
+    /// … provided no hazard or micro-event of theirs is open.
+    pub green_channel_without_open_hazards: bool,
+}
+
 /// Why a policy document cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -266,6 +283,10 @@ pub enum PolicyError {
     UnknownEventCategory(String),
     #[error("max_stops_per_day must be at least 1")]
     ZeroStops,
+    #[error(
+        "the green channel starts at {green}★, not above the low-star list's {low}★: a building cannot be both"
+    )]
+    GreenChannelNotAboveLowStars { low: u8, green: u8 },
 }
 
 impl Policy {
@@ -317,6 +338,14 @@ impl Policy {
         let a = &self.assessment;
         days_upto("assessment.on_time_grace_days", a.on_time_grace_days, 0)?;
         days_upto("assessment.follow_up_grace_days", a.follow_up_grace_days, 0)?;
+        let l = &self.lists;
+        let low = l.low_star_max_stars.max(l.push_to_regulators_max_stars);
+        if l.green_channel_min_stars <= low {
+            return Err(PolicyError::GreenChannelNotAboveLowStars {
+                low: low.get(),
+                green: l.green_channel_min_stars.get(),
+            });
+        }
         Ok(())
     }
 
@@ -630,6 +659,27 @@ mod tests {
             Err(PolicyError::UnknownEventCategory(c)) => assert_eq!(c, "arson"),
             other => panic!("expected UnknownEventCategory, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn green_channel_must_start_above_the_low_star_lists() {
+        let p = Policy::default_policy().expect("policy");
+        assert_eq!(
+            (
+                p.lists.low_star_max_stars.get(),
+                p.lists.green_channel_min_stars.get()
+            ),
+            (2, 4)
+        );
+        let mut v = default_json();
+        v["lists"]["push_to_regulators_max_stars"] = 4.into();
+        assert!(matches!(
+            parse(&v),
+            Err(PolicyError::GreenChannelNotAboveLowStars { low: 4, green: 4 })
+        ));
+        let mut v = default_json();
+        v["lists"]["green_channel_min_stars"] = 6.into();
+        assert!(matches!(parse(&v), Err(PolicyError::Parse(_))));
     }
 
     #[test]

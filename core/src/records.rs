@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::domain::{BuildingCode, Event, Inspection, RecordId};
+use crate::domain::{BuildingCode, Event, EventKind, Inspection, RecordId};
 
 /// Ids of records that a later correction replaces.
 pub(crate) fn superseded<'a, I>(corrections: I) -> HashSet<RecordId>
@@ -14,10 +14,7 @@ where
 }
 
 /// The inspections of one building that stand (not replaced by a correction).
-pub(crate) fn live_inspections<'a>(
-    all: &'a [Inspection],
-    building: &BuildingCode,
-) -> Vec<&'a Inspection> {
+pub fn live_inspections<'a>(all: &'a [Inspection], building: &BuildingCode) -> Vec<&'a Inspection> {
     let gone = superseded(all.iter().map(|i| i.corrects.as_ref()));
     all.iter()
         .filter(|i| &i.building == building && !gone.contains(&i.id))
@@ -25,7 +22,7 @@ pub(crate) fn live_inspections<'a>(
 }
 
 /// The events of one building that stand (not replaced by a correction).
-pub(crate) fn live_events<'a>(all: &'a [Event], building: &BuildingCode) -> Vec<&'a Event> {
+pub fn live_events<'a>(all: &'a [Event], building: &BuildingCode) -> Vec<&'a Event> {
     let gone = superseded(all.iter().map(|e| e.corrects.as_ref()));
     all.iter()
         .filter(|e| &e.building == building && !gone.contains(&e.id))
@@ -52,4 +49,14 @@ pub(crate) fn events_by_building(all: &[Event]) -> HashMap<&BuildingCode, Vec<&E
         m.entry(&e.building).or_default().push(e);
     }
     m
+}
+
+/// A building's open hazards (隐患) and micro-events (微小事件): events still needing rectification.
+/// Incidents are cases, not things to rectify, so they do not count.
+pub fn open_hazard_count(events: &[&Event]) -> u32 {
+    let n = events
+        .iter()
+        .filter(|e| !matches!(e.kind, EventKind::Incident) && e.status.is_open())
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -1,4 +1,4 @@
-//! The `gridwalk-server` command line: serve, migrate, user add/revoke, import, demo.
+//! The `gridwalk-server` command line: serve, migrate, sweep, user add/revoke, import, demo.
 //! Precedence for settings: command-line flag > environment variable > config file > default.
 
 use std::io::{BufRead, Write};
@@ -55,11 +55,23 @@ pub enum Command {
         /// Log format: text or json.
         #[arg(long, env = "GRIDWALK_LOG_FORMAT", value_parser = parse_log_format)]
         log_format: Option<LogFormat>,
+        /// URL the notice webhook POSTs each notice to (config: notices.webhook_url).
+        #[arg(long, env = "GRIDWALK_NOTICE_WEBHOOK_URL")]
+        notice_webhook_url: Option<String>,
     },
     /// Apply pending database migrations.
     Migrate {
         #[command(flatten)]
         place: Place,
+    },
+    /// Run the overdue sweep once: mark hazards and micro-events past their deadline overdue and
+    /// rate every queued building (the downgrades apply). Safe to repeat and to interrupt.
+    Sweep {
+        #[command(flatten)]
+        place: Place,
+        /// The local day to sweep as of (YYYY-MM-DD) [default: today in the district's time].
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
     },
     /// Manage accounts.
     #[command(subcommand)]
@@ -100,12 +112,15 @@ pub enum UserCommand {
     /// environment variable named by --password-env.
     Add {
         username: String,
-        /// worker, officer, supervisor or admin.
+        /// worker, officer, supervisor, admin or department.
         #[arg(long)]
         role: String,
         /// grid:ID, community:ID, street:ID or district.
         #[arg(long)]
         scope: String,
+        /// The handling department (catalog id, e.g. fire) of a department account.
+        #[arg(long)]
+        department: Option<String>,
         #[arg(long)]
         password_env: Option<String>,
         #[command(flatten)]
@@ -141,6 +156,10 @@ pub enum CliError {
     Import(#[from] ImportError),
     #[error(transparent)]
     Demo(#[from] DemoError),
+    #[error(transparent)]
+    Webhook(#[from] crate::notices::WebhookError),
+    #[error(transparent)]
+    Rules(#[from] crate::rater::RulesError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -222,10 +241,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             listen,
             no_migrate,
             log_format,
+            notice_webhook_url,
         } => {
             let mut c = load_config(&cli.config, Some(&place))?;
             if let Some(l) = listen {
                 c.listen = l;
+            }
+            if let Some(u) = notice_webhook_url {
+                c.notices.webhook_url = Some(u);
+                c.validate()?;
             }
             if let Some(f) = log_format {
                 c.log_format = f;
@@ -240,9 +264,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             tracing::info!(engine = db.engine(), url = %db::redact_url(&c.database_url()), "database");
             let listen = c.listen;
+            let notices = crate::notices::worker::start_webhook(&db, &c.notices)?;
             let state = AppState::new(db, c).await?;
             let handle = http::spawn(state, listen, shutdown_signal()).await?;
             handle.wait().await?;
+            if let Some(w) = notices {
+                w.stop().await;
+            }
             Ok(())
         }
         Command::Migrate { place } => {
@@ -256,19 +284,35 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Sweep { place, on } => {
+            let c = load_config(&cli.config, Some(&place))?;
+            let db = open_db(&c).await?;
+            db.check_schema().await?;
+            let rules = std::sync::Arc::new(crate::rater::Rules::shipped()?);
+            let day = on.unwrap_or_else(|| rules.today(chrono::Utc::now()));
+            let r = crate::sweep::sweep_overdue(&db, &rules, day, c.stars.options()).await?;
+            println!(
+                "swept as of {day}: {} events newly overdue; {} buildings rated, {} changed, {} ratings recorded",
+                r.events_overdue, r.rating.rated, r.rating.changed, r.rating.history
+            );
+            Ok(())
+        }
         Command::User(UserCommand::Add {
             username,
             role,
             scope,
+            department,
             password_env,
             place,
         }) => {
             let c = load_config(&cli.config, Some(&place))?;
             let role = Role::parse(&role).ok_or_else(|| {
                 CliError::Usage(format!(
-                    "unknown role '{role}': use worker, officer, supervisor or admin"
+                    "unknown role '{role}': use worker, officer, supervisor, admin or department"
                 ))
             })?;
+            let department =
+                crate::scope::department_for_role(role, department).map_err(CliError::Usage)?;
             let scope = Scope::parse(&scope).ok_or_else(|| {
                 CliError::Usage(format!(
                     "bad scope '{scope}': use grid:ID, community:ID, street:ID or district"
@@ -290,6 +334,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 scope.clone(),
             )
             .await?;
+            db.append_audit(crate::audit::cli_entry(
+                "user add",
+                format!("user {username}"),
+            ))
+            .await?;
+            if let Some(d) = &department {
+                db.set_user_department(&username, d).await?;
+            }
             println!("created {} {username} ({scope})", role.as_str());
             Ok(())
         }
@@ -299,6 +351,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let n = db
                 .revoke_user_sessions(&username, chrono::Utc::now())
                 .await?;
+            db.append_audit(crate::audit::cli_entry(
+                "user revoke",
+                format!("user {username}"),
+            ))
+            .await?;
             println!("revoked {n} tokens of {username}");
             Ok(())
         }
@@ -321,6 +378,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let started = std::time::Instant::now();
             match import::import_file(&db, &file, format, dry_run).await {
                 Ok(s) => {
+                    if !s.dry_run {
+                        let target = format!("{} ({} buildings)", file.display(), s.total);
+                        db.append_audit(crate::audit::cli_entry("import", target))
+                            .await?;
+                    }
                     println!(
                         "{}{} buildings: {} new, {} updated ({} reassigned), {} unchanged in {:.1} s",
                         if s.dry_run { "dry run: " } else { "" },

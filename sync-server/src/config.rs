@@ -80,6 +80,11 @@ pub struct ServerConfig {
     /// Version of the server's patrol policy document, announced to devices on every pull.
     pub policy_version: u32,
     pub log_format: LogFormat,
+    /// Limits of the review queue, assessments and audit log.
+    pub review: crate::review::ReviewConfig,
+    pub notices: crate::notices::NoticePolicy,
+    /// The rater and the overdue sweep.
+    pub stars: crate::sweep::StarsConfig,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +103,9 @@ impl Default for ServerConfig {
             password_hash: PasswordHashParams::default(),
             policy_version: 1,
             log_format: LogFormat::Text,
+            review: crate::review::ReviewConfig::default(),
+            notices: crate::notices::NoticePolicy::default(),
+            stars: crate::sweep::StarsConfig::default(),
         }
     }
 }
@@ -154,6 +162,9 @@ impl ServerConfig {
         if self.records.max_photo_bytes == 0 {
             return bad("records.max_photo_bytes", "must be positive");
         }
+        if let Err((field, message)) = self.stars.check() {
+            return bad(field, message);
+        }
         if argon2::Params::new(
             self.password_hash.memory_kib,
             self.password_hash.iterations,
@@ -164,6 +175,8 @@ impl ServerConfig {
         {
             return bad("password_hash", "not valid argon2 parameters");
         }
+        self.review.validate()?;
+        self.notices.validate()?;
         Ok(())
     }
 }

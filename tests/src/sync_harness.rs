@@ -73,6 +73,8 @@ impl TestServer {
             },
             ..ServerConfig::default()
         };
+        // No background rater or sweep: tests that want them turn them on.
+        config.stars.background = false;
         tweak(&mut config);
         let passwords = Arc::new(Passwords::new(&config.password_hash)?);
         let users = [

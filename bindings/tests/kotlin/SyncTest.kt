@@ -1,7 +1,8 @@
 // The sync surface driven from Kotlin on the JVM against a REAL gridwalk-server (`demo` as a
 // subprocess on 127.0.0.1, a port the OS picks, a temporary data directory): log in, pull the
 // worker's grid, record an inspection with a photo, sync, and check on the server over HTTP that the
-// record arrived once and the photo is stored with the same bytes. The server binary is found from
+// record arrived once and the photo is stored with the same bytes; then the send-back loop: a
+// supervisor's send-back over HTTP reaches the phone, the correction links to the original. The server binary is found from
 // the GRIDWALK_SERVER environment variable set by scripts/test-bindings.
 package gridwalk.tests
 
@@ -16,6 +17,7 @@ import gridwalk.ffi.GridwalkSync
 import gridwalk.ffi.InspectionDraft
 import gridwalk.ffi.ItemOutcome
 import gridwalk.ffi.OutboxStatus
+import gridwalk.ffi.ReviewDecision
 import gridwalk.ffi.Scope
 import gridwalk.ffi.SyncObserver
 import gridwalk.ffi.SyncPhase
@@ -116,7 +118,7 @@ fun syncSuite() = Suite("sync").apply {
         }
     }
 
-    test("login, pull the grid, record an inspection with a photo, sync, find it on the server") {
+    test("login, pull the grid, record an inspection with a photo, sync, find it on the server; send-back loop") {
         phone { archive, sync ->
             val recorder = Recorder()
             sync.setObserver(recorder)
@@ -140,15 +142,14 @@ fun syncSuite() = Suite("sync").apply {
             val bytes = png(32, 24)
             val photo = archive.addPhoto(bytes)
             val finished = Instant.now()
-            archive.recordInspection(
-                InspectionDraft(
-                    building = building.code, worker = "demo-worker",
-                    startedAt = finished.minus(Duration.ofMinutes(9)), finishedAt = finished,
-                    fix = GpsFix(building.location.lat, building.location.lon, 6.0, finished),
-                    results = archive.catalog().checklist.map { ChecklistResult(it.id, it.category, ItemOutcome.PASS) },
-                    findings = emptyList(), photos = listOf(photo), note = "fire exit clear",
-                ),
+            val draft = InspectionDraft(
+                building = building.code, worker = "demo-worker",
+                startedAt = finished.minus(Duration.ofMinutes(9)), finishedAt = finished,
+                fix = GpsFix(building.location.lat, building.location.lon, 6.0, finished),
+                results = archive.catalog().checklist.map { ChecklistResult(it.id, it.category, ItemOutcome.PASS) },
+                findings = emptyList(), photos = listOf(photo), note = "fire exit clear",
             )
+            val recorded = archive.recordInspection(draft)
             assertEquals(1uL, sync.syncStatus().pendingRecords)
 
             val second = sync.syncNow()
@@ -166,6 +167,32 @@ fun syncSuite() = Suite("sync").apply {
             assertEquals("true", jsonField(status, "complete"))
             assertEquals(bytes.size.toString(), jsonField(status, "received_bytes"))
             assertContentEquals(bytes, server.call("GET", "/v1/photos/${photo.sha256}", token))
+
+            // The supervisor sends it back over HTTP; the next sync brings the comment to the phone.
+            val sup = jsonField(server.login("demo-supervisor", "supervisor-desk-kt"), "token")
+            val comment = "photo of the fire exit is blurred"
+            val decided = String(server.call("POST", "/v1/review/${recorded.id}", sup, """{"decision":"sent_back","comment":"$comment"}"""))
+            assertEquals("sent_back", jsonField(decided, "state"))
+            assertEquals(1uL, sync.syncNow().reviewsPulled)
+            val todo = archive.sentBackUncorrected()
+            assertEquals(listOf(recorded.id), todo.map { it.recordId })
+            assertEquals(ReviewDecision.SENT_BACK, todo.single().decision)
+            assertEquals(comment, todo.single().comment)
+
+            // The correction names the original, syncs once, and the server links the two.
+            val corrected = archive.recordInspection(draft.copy(photos = emptyList(), note = "photo retaken", corrects = recorded.id))
+            assertEquals(recorded.id, archive.inspection(corrected.id).corrects)
+            assertTrue(archive.sentBackUncorrected().isEmpty())
+            assertEquals(1uL, sync.syncNow().recordsAccepted)
+            val queue = String(server.call("GET", "/v1/review/queue?worker=demo-worker&state=resubmitted", sup))
+            assertTrue(queue.contains("\"record\":\"${recorded.id}\""), queue)
+            assertTrue(queue.contains("\"corrected_by\":\"${corrected.id}\""), queue)
+
+            // A malformed correction link is the mapped InvalidInput; nothing is stored.
+            assertFailsWith<GridwalkException.InvalidInput> {
+                archive.recordInspection(draft.copy(photos = emptyList(), corrects = "not-a-record-id"))
+            }
+            assertEquals(OutboxStatus(0uL, 0uL, 2uL, 0uL), archive.outboxStatus())
         }
     }
 

@@ -2,10 +2,8 @@
 district, one account per role) runs as a subprocess on 127.0.0.1 with a port the OS picks, on a
 temporary data directory. A worker's patrol day: log in, pull the grid, plan the day, record an
 inspection with a photo, sync, and check on the server over HTTP that it arrived (exactly once) with
-its photo.
-
-The server has no review endpoint yet (reviews are delivered by pull, but nothing on the HTTP API
-writes one), so the send-back step of the issue is not exercised here.
+its photo; then the supervisor sends it back over HTTP, the phone's next sync shows the comment, the
+worker resubmits a correction, and the server's review queue shows it linked to the original.
 """
 
 import datetime
@@ -220,6 +218,47 @@ class SyncTest(unittest.TestCase):
         on_server = self.server.call("GET", f"/v1/buildings/{building.code}", sup["token"])
         self.assertEqual(on_server["code"], building.code)
         self.assertEqual(self.archive.inspection(recorded.id).building, building.code)
+
+        # The supervisor sends the report back; the phone's next sync brings the comment.
+        comment = "the fire exit photo is blurred: take it again"
+        decided = self.server.call("POST", f"/v1/review/{recorded.id}", sup["token"],
+                                   {"decision": "sent_back", "comment": comment})
+        self.assertEqual(decided["state"], "sent_back")
+        fourth = self.sync.sync_now()
+        self.assertEqual((fourth.reviews_pulled, fourth.records_accepted), (1, 0))
+        todo = self.archive.sent_back_uncorrected()
+        self.assertEqual([r.record_id for r in todo], [recorded.id])
+        self.assertEqual((todo[0].decision, todo[0].comment, todo[0].reviewer, todo[0].kind),
+                         (gridwalk.ReviewDecision.SENT_BACK, comment, "demo-supervisor", "inspection"))
+
+        # The worker records the correction, naming the sent-back report, and syncs it.
+        corrected = self.archive.record_inspection(gridwalk.InspectionDraft(
+            building=draft.building, worker=draft.worker, started_at=draft.started_at,
+            finished_at=draft.finished_at, fix=draft.fix, results=draft.results, findings=[],
+            photos=[], note="photo retaken", corrects=recorded.id))
+        self.assertEqual(self.archive.inspection(corrected.id).corrects, recorded.id)
+        self.assertEqual(self.archive.sent_back_uncorrected(), [])
+        self.assertEqual([r.corrected_by for r in self.archive.reviews()], [corrected.id])
+        fifth = self.sync.sync_now()
+        self.assertEqual((fifth.records_accepted, fifth.records_rejected), (1, 0))
+
+        # On the server the original shows as resubmitted, linked both ways.
+        queue = self.server.call("GET", f"/v1/review/queue?worker=demo-worker&limit=50", sup["token"])
+        items = {i["record"]: i for i in queue["items"]}
+        self.assertEqual(items[recorded.id]["state"], "resubmitted")
+        self.assertEqual(items[recorded.id]["corrected_by"], corrected.id)
+        self.assertEqual(items[corrected.id]["corrects"], recorded.id)
+        self.assertEqual(items[corrected.id]["original"], recorded.id)
+        self.assertEqual(items[corrected.id]["state"], "pending")
+
+        # A malformed id for the correction link is the mapped InvalidInput error, nothing stored.
+        with self.assertRaises(gridwalk.GridwalkError.InvalidInput):
+            self.archive.record_inspection(gridwalk.InspectionDraft(
+                building=draft.building, worker=draft.worker, started_at=draft.started_at,
+                finished_at=draft.finished_at, fix=draft.fix, results=draft.results, findings=[],
+                photos=[], note="", corrects="not-a-record-id"))
+        self.assertEqual(self.archive.outbox_status().acked, 2)
+        self.assertEqual(self.archive.outbox_status().pending, 0)
 
     def test_cancel_from_the_first_progress_step_stops_the_sync_and_the_next_one_finishes(self):
         self.sync.login("demo-worker", DEMO_PASSWORD)

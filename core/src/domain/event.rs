@@ -90,6 +90,32 @@ impl EventStatus {
         }
     }
 
+    /// The wire and storage name (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Reported => "reported",
+            EventStatus::Dispatched => "dispatched",
+            EventStatus::Noticed => "noticed",
+            EventStatus::Rectified => "rectified",
+            EventStatus::Overdue => "overdue",
+            EventStatus::Closed => "closed",
+        }
+    }
+
+    /// The inverse of [`EventStatus::as_str`].
+    pub fn parse(s: &str) -> Option<EventStatus> {
+        [
+            EventStatus::Reported,
+            EventStatus::Dispatched,
+            EventStatus::Noticed,
+            EventStatus::Rectified,
+            EventStatus::Overdue,
+            EventStatus::Closed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
     /// Still needs something done (counts as an open hazard).
     pub fn is_open(self) -> bool {
         !matches!(self, EventStatus::Rectified | EventStatus::Closed)
@@ -130,5 +156,17 @@ mod tests {
         assert!(Reported.move_to(Closed).is_err());
         assert!(Overdue.is_open());
         assert!(!Closed.is_open());
+    }
+
+    #[test]
+    fn storage_names_round_trip_and_match_serde() {
+        for st in [Reported, Dispatched, Noticed, Rectified, Overdue, Closed] {
+            assert_eq!(super::EventStatus::parse(st.as_str()), Some(st));
+            assert_eq!(
+                serde_json::to_string(&st).expect("json"),
+                format!("\"{}\"", st.as_str())
+            );
+        }
+        assert_eq!(super::EventStatus::parse("open"), None);
     }
 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Building, BuildingCode, Event, EventKind, GeoPoint, RecordId, Stars};
+use crate::domain::{Building, BuildingCode, Event, GeoPoint, RecordId, Stars};
 use crate::policy::{Policy, add_days, days_between};
 use crate::records;
 
@@ -230,16 +230,12 @@ fn due_building(
         return None;
     }
     let days_overdue = u32::try_from(days_between(due.on, today)).unwrap_or(u32::MAX);
-    let open_hazards = events
-        .iter()
-        .filter(|e| !matches!(e.kind, EventKind::Incident) && e.status.is_open())
-        .count();
+    let open_hazards = records::open_hazard_count(events);
     let recent_days = i64::from(policy.planning.priority.recent_days);
     let recent_events = events
         .iter()
         .filter(|e| days_between(policy.local_date(e.reported_at), today) < recent_days)
         .count();
-    let open_hazards = u32::try_from(open_hazards).unwrap_or(u32::MAX);
     let recent_events = u32::try_from(recent_events).unwrap_or(u32::MAX);
     // The visit verifies a deadline when an open event's deadline is today or past, whichever
     // rule made the building due.

@@ -74,10 +74,18 @@ pub enum Role {
     Supervisor,
     /// Administers accounts and tokens.
     Admin,
+    /// 处置部门: a handling department's user works its queue of dispatched events.
+    Department,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Worker, Role::Officer, Role::Supervisor, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Worker,
+        Role::Officer,
+        Role::Supervisor,
+        Role::Admin,
+        Role::Department,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -85,6 +93,7 @@ impl Role {
             Role::Officer => "officer",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
+            Role::Department => "department",
         }
     }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
+use super::RatingEntry;
 use super::pull::{Change, ReviewOutcome, TombstoneReason};
 use crate::domain::{Building, BuildingCode};
 
@@ -27,6 +28,7 @@ enum Kind {
 enum Field {
     Type,
     Building,
+    Rating,
     Code,
     Reason,
     Outcome,
@@ -38,6 +40,8 @@ enum Field {
 #[derive(Default)]
 struct Slots {
     building: Option<Box<Building>>,
+    /// Present and `null` reads as no rating, as with a derived `Option` field.
+    rating: Option<Option<Box<RatingEntry>>>,
     code: Option<BuildingCode>,
     reason: Option<TombstoneReason>,
     outcome: Option<ReviewOutcome>,
@@ -48,7 +52,7 @@ impl Slots {
     fn wants(kind: &Kind, field: &Field) -> bool {
         matches!(
             (kind, field),
-            (Kind::Building, Field::Building)
+            (Kind::Building, Field::Building | Field::Rating)
                 | (Kind::Tombstone, Field::Code | Field::Reason)
                 | (Kind::Review, Field::Outcome)
         )
@@ -57,6 +61,7 @@ impl Slots {
     fn read<'de, A: MapAccess<'de>>(&mut self, field: &Field, map: &mut A) -> Result<(), A::Error> {
         match field {
             Field::Building => put(&mut self.building, map.next_value()?, "building"),
+            Field::Rating => put(&mut self.rating, map.next_value()?, "rating"),
             Field::Code => put(&mut self.code, map.next_value()?, "code"),
             Field::Reason => put(&mut self.reason, map.next_value()?, "reason"),
             Field::Outcome => put(&mut self.outcome, map.next_value()?, "outcome"),
@@ -70,6 +75,7 @@ impl Slots {
         }
         match field {
             Field::Building => put(&mut self.building, conv(v)?, "building"),
+            Field::Rating => put(&mut self.rating, conv(v)?, "rating"),
             Field::Code => put(&mut self.code, conv(v)?, "code"),
             Field::Reason => put(&mut self.reason, conv(v)?, "reason"),
             Field::Outcome => put(&mut self.outcome, conv(v)?, "outcome"),
@@ -81,6 +87,8 @@ impl Slots {
         Ok(match kind {
             Kind::Building => Change::Building {
                 building: self.building.ok_or_else(|| E::missing_field("building"))?,
+                // Optional: older servers send none.
+                rating: self.rating.flatten(),
             },
             Kind::Tombstone => Change::Tombstone {
                 code: self.code.ok_or_else(|| E::missing_field("code"))?,
@@ -179,13 +187,38 @@ mod tests {
             code: code(),
             reason: TombstoneReason::Removed,
         };
-        let building = Change::Building {
-            building: Box::new(crate::testkit::building(3, Some(4))),
+        let b = crate::testkit::building(3, Some(4));
+        let rating = crate::rating::rate_building(
+            &b,
+            &[],
+            &[],
+            None,
+            &crate::testkit::catalog(),
+            &crate::testkit::policy(),
+            crate::testkit::day(2025, 3, 1),
+        );
+        let rated = Change::Building {
+            building: Box::new(b.clone()),
+            rating: Some(Box::new(RatingEntry {
+                rated_at: crate::testkit::morning(crate::testkit::day(2025, 3, 1)),
+                rating,
+            })),
         };
-        for c in [building, tomb, review()] {
+        let unrated = Change::Building {
+            building: Box::new(b),
+            rating: None,
+        };
+        for c in [rated, unrated.clone(), tomb, review()] {
             let text = serde_json::to_string(&c).expect("serializes");
             assert_eq!(serde_json::from_str::<Change>(&text).expect("parses"), c);
         }
+        // An explicit null rating is no rating.
+        let mut v = serde_json::to_value(&unrated).expect("json");
+        v["rating"] = Value::Null;
+        assert_eq!(
+            serde_json::from_value::<Change>(v).expect("parses"),
+            unrated
+        );
     }
 
     #[test]

@@ -46,9 +46,15 @@ pub enum ErrorCode {
     /// The uploaded bytes do not hash to the name they were uploaded under.
     HashMismatch,
     PhotoTooLarge,
+    /// The event's lifecycle does not allow the requested status change.
+    InvalidTransition,
     /// The server is shutting down or overloaded; retry later.
     Unavailable,
     Internal,
+    /// The report's review is closed (approved, or replaced by a resubmission).
+    ReviewClosed,
+    /// A send-back needs a comment for the worker.
+    CommentRequired,
     /// A code this client version does not know (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -79,8 +85,11 @@ impl ErrorCode {
             ErrorCode::OffsetMismatch => "offset_mismatch",
             ErrorCode::HashMismatch => "hash_mismatch",
             ErrorCode::PhotoTooLarge => "photo_too_large",
+            ErrorCode::InvalidTransition => "invalid_transition",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::ReviewClosed => "review_closed",
+            ErrorCode::CommentRequired => "comment_required",
             ErrorCode::Unknown => "unknown",
         }
     }

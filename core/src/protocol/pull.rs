@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{BuildingField, DeviceId};
+use super::{BuildingField, DeviceId, RatingEntry};
 use crate::domain::{Building, BuildingCode, RecordId, Sha256Hex, WorkerId};
 
 /// A position in the server's change log, issued by the server. Opaque to clients: store it, send it
@@ -107,6 +107,10 @@ pub enum Change {
     /// The building's current file; replaces any copy the device holds.
     Building {
         building: Box<Building>,
+        /// The server's latest rating of the building, with its explanation (older servers send
+        /// none; older devices ignore it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rating: Option<Box<RatingEntry>>,
     },
     /// The building left the caller's scope: drop it (but keep unsynced records about it).
     Tombstone {

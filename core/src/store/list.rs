@@ -9,8 +9,11 @@
 //! 3. open hazards descending;
 //! 4. building code (a total order, so paging never skips or repeats).
 //!
-//! The order is materialized as `buildings.risk_key` (see the schema), indexed after each scope
-//! column, so a page is one index range scan of `limit + 1` rows and no sort.
+//! The order is materialized as `buildings.risk_key` (layout and the filters' key ranges: [`risk`],
+//! shared with the district server), indexed after each scope column, so a page is one index range
+//! scan of `limit + 1` rows and no sort.
+//!
+//! [`risk`]: super::risk
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::Value;
@@ -19,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{BuildingCode, CommunityId, GeoPoint, GridId, Stars, StreetId};
 
 use super::Archive;
-use super::codec::{date_text, parse_code, parse_date, parse_time, sql_to_u32};
+use super::codec::{parse_code, parse_date, parse_time, sql_to_u32};
 use super::error::{StoreError, StoreResult};
+use super::risk::ListCriteria;
 
 /// Whose buildings: a grid (网格), a community (社区), a street (街道) or the whole district (区).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,6 +59,19 @@ impl BuildingFilter {
             overdue_on: None,
             with_open_hazards: false,
             blacklisted_only: false,
+        }
+    }
+}
+
+impl From<&BuildingFilter> for ListCriteria {
+    fn from(f: &BuildingFilter) -> Self {
+        ListCriteria {
+            max_stars: f.max_stars,
+            include_unrated: f.include_unrated,
+            overdue_on: f.overdue_on,
+            open_hazards: f.with_open_hazards.then_some(true),
+            blacklisted_only: f.blacklisted_only,
+            ..ListCriteria::ALL
         }
     }
 }
@@ -139,22 +156,22 @@ pub(crate) fn list_query(filter: &BuildingFilter, page: &Page) -> (String, Vec<V
         "SELECT code, address, lat, lon, street, community, grid, stars, next_due_on, \
          open_hazards, blacklisted, risk_key, last_inspected_at FROM buildings ",
     );
-    let mut conds: Vec<&str> = Vec::new();
+    let mut conds: Vec<String> = Vec::new();
     let mut params: Vec<Value> = Vec::new();
     // A blacklist is short (a few hundred buildings district-wide): for anything wider than a grid,
     // walking the partial blacklist index and checking the scope beats walking the scope's index.
     let blacklist_index = filter.blacklisted_only && !matches!(filter.scope, Scope::Grid(_));
     match &filter.scope {
         Scope::Grid(id) => {
-            conds.push("grid = ?");
+            conds.push("grid = ?".to_owned());
             params.push(Value::Text(id.0.clone()));
         }
         Scope::Community(id) => {
-            conds.push("community = ?");
+            conds.push("community = ?".to_owned());
             params.push(Value::Text(id.0.clone()));
         }
         Scope::Street(id) => {
-            conds.push("street = ?");
+            conds.push("street = ?".to_owned());
             params.push(Value::Text(id.0.clone()));
         }
         Scope::District => {}
@@ -166,35 +183,21 @@ pub(crate) fn list_query(filter: &BuildingFilter, page: &Page) -> (String, Vec<V
         (Scope::Street(_), _) => "INDEXED BY buildings_street_risk",
         (Scope::District, _) => "INDEXED BY buildings_risk",
     });
-    // Keys start with the star digit ('0' = unrated), so star filters are key ranges.
-    const FIRST_RATED: &str = "1";
-    match &page.after {
-        Some(after) if filter.include_unrated || after.as_str() >= FIRST_RATED => {
-            conds.push("risk_key > ?");
-            params.push(Value::Text(after.clone()));
-        }
-        _ if !filter.include_unrated => {
-            conds.push("risk_key >= ?");
-            params.push(Value::Text(FIRST_RATED.to_owned()));
-        }
-        _ => {}
-    }
-    if let Some(max) = filter.max_stars.filter(|m| *m < 5) {
-        conds.push("risk_key < ?");
-        params.push(Value::Text((max + 1).to_string()));
-    }
-    // Due date and hazards are read from the key (layout: see the schema) rather than from their
-    // columns: the key is in the index, so rows that fail are skipped without reading the table.
-    if let Some(day) = filter.overdue_on {
-        conds.push("substr(risk_key, 3, 10) > '0000-00-00' AND substr(risk_key, 3, 10) < ?");
-        params.push(Value::Text(date_text(day)));
-    }
-    if filter.with_open_hazards {
-        conds.push("substr(risk_key, 14, 10) < '4294967295'");
-    }
-    if filter.blacklisted_only {
-        conds.push("blacklisted = 1");
-    }
+    // Star, due-date and hazard filters are ranges on and parts of the key (layout and shared
+    // criteria: `risk`): the key is in the index, so rows that fail are skipped without reading
+    // the table.
+    let criteria = ListCriteria::from(filter);
+    let mut bind = |v: String| {
+        params.push(Value::Text(v));
+        "?".to_owned()
+    };
+    let key_conds = criteria.sql_conditions(
+        "risk_key",
+        "blacklisted = 1",
+        page.after.as_deref(),
+        &mut bind,
+    );
+    conds.extend(key_conds);
     if !conds.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conds.join(" AND "));

@@ -23,6 +23,7 @@ mod photos;
 mod prune;
 mod ratings;
 mod reviews;
+pub mod risk;
 mod schema;
 mod sync_photos;
 mod sync_pull;

@@ -30,7 +30,7 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Inspection => "inspection",
             RecordKind::Event => "event",

@@ -2,10 +2,12 @@
 //! The rules module owns the explanation type; the archive keeps it as JSON text.
 
 use chrono::{DateTime, Utc};
+use rusqlite::Transaction;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::domain::{BuildingCode, Stars};
+use crate::protocol::RatingEntry;
 
 use super::Archive;
 use super::codec::{from_json, parse_time, time_text, to_json};
@@ -71,4 +73,22 @@ impl Archive {
             Ok(out)
         })
     }
+}
+
+/// Keeps a rating the server sent with a building (its explanation is the core `Rating`), once: the
+/// same building may come again with the same latest rating.
+pub(crate) fn record_server_rating(tx: &Transaction<'_>, entry: &RatingEntry) -> StoreResult<()> {
+    let r = &entry.rating;
+    tx.prepare_cached(
+        "INSERT INTO rating_history (building_code, rated_at, stars, explanation_json) \
+         SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM rating_history \
+         WHERE building_code = ?1 AND rated_at = ?2)",
+    )?
+    .execute((
+        r.building.as_str(),
+        time_text(entry.rated_at),
+        r.stars.map(Stars::get),
+        to_json(r)?,
+    ))?;
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Applying one pull page: buildings, tombstones, review outcomes, the server's catalog and policy
+//! Applying one pull page: buildings (with the server's rating explanations), tombstones, review outcomes, the server's catalog and policy
 //! versions, the photos it lacks and the next cursor — in ONE transaction, so a page is either
 //! applied with its cursor or not at all, and pulling it again after a crash is harmless.
 
@@ -13,7 +13,7 @@ use super::Archive;
 use super::buildings::{building_upsert, is_bulk_load, upsert_building_row};
 use super::codec::{record_id_text, time_text};
 use super::error::StoreResult;
-use super::{prune, schema, sync_photos};
+use super::{prune, ratings, schema, sync_photos};
 
 /// A page of at least this many buildings, and at least a quarter of the buildings held after it,
 /// is loaded with the list indexes rebuilt once at the end. Measured in release: 5,000 buildings
@@ -46,7 +46,7 @@ impl std::ops::AddAssign for PullApplied {
 impl Archive {
     pub fn apply_pull_page(&self, page: &PullResponse) -> StoreResult<PullApplied> {
         for change in &page.changes {
-            if let Change::Building { building } = change {
+            if let Change::Building { building, .. } = change {
                 building.location.validate()?;
                 if let Some(s) = &building.scores {
                     s.validate()?;
@@ -95,7 +95,7 @@ impl Archive {
             let mut grids_seen: HashSet<&str> = HashSet::new();
             for change in &page.changes {
                 match change {
-                    Change::Building { building } => {
+                    Change::Building { building, rating } => {
                         // The pull carries buildings, not grids: a building of a grid the phone
                         // has not seen gets a minimal grid row (no boundary) so it can be stored.
                         if grids_seen.insert(building.grid.as_str()) {
@@ -108,6 +108,9 @@ impl Archive {
                         upsert_building_row(&mut upsert, building)?;
                         if watching_departed {
                             prune::mark_returned(tx, &building.code)?;
+                        }
+                        if let Some(entry) = rating {
+                            ratings::record_server_rating(tx, entry)?;
                         }
                         applied.buildings += 1;
                     }

@@ -1,10 +1,15 @@
 //! The engine chosen at run time by URL.
 
-use chrono::{DateTime, Utc};
-use gridwalk_core::protocol::{
-    ConflictView, DeviceId, PushRecord, PushResponse, ReviewOutcome, Scope,
+use super::dispatch::{
+    ClaimedNotice, DepartmentQuery, EventMover, MoveOutcome, NoticeClaim, NoticeFinish,
+    NoticeQuery, OverdueNotices,
 };
-use gridwalk_core::{Building, BuildingCode, Grid, Sha256Hex};
+use chrono::{DateTime, NaiveDate, Utc};
+use gridwalk_core::protocol::{
+    ConflictView, DepartmentQueuePage, DeviceId, NoticeView, PushRecord, PushResponse,
+    ReviewOutcome, Scope,
+};
+use gridwalk_core::{Building, BuildingCode, DepartmentId, EventStatus, Grid, RecordId, Sha256Hex};
 
 use super::{
     Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PgDb, PullPage, PullPageJson,
@@ -125,6 +130,102 @@ impl Database for AnyDb {
     }
     async fn missing_photos(&self, device: &DeviceId) -> Result<Vec<Sha256Hex>, DbError> {
         on_engine!(self, d => d.missing_photos(device).await)
+    }
+    async fn review_index(
+        &self,
+        policy: gridwalk_core::policy::SupervisionPolicy,
+    ) -> Result<u64, DbError> {
+        on_engine!(self, d => d.review_index(policy).await)
+    }
+    async fn review_queue(
+        &self,
+        p: super::review::ReviewQueueParams,
+    ) -> Result<(Vec<gridwalk_core::protocol::ReviewItem>, bool), DbError> {
+        on_engine!(self, d => d.review_queue(p).await)
+    }
+    async fn decide_review(
+        &self,
+        p: super::review::DecideParams,
+    ) -> Result<super::review::DecideResult, DbError> {
+        on_engine!(self, d => d.decide_review(p).await)
+    }
+    async fn grid_records(
+        &self,
+        grid: &gridwalk_core::GridId,
+    ) -> Result<Option<super::assessment::GridRecords>, DbError> {
+        on_engine!(self, d => d.grid_records(grid).await)
+    }
+    async fn append_audit(&self, e: super::audit::NewAuditEntry) -> Result<(), DbError> {
+        on_engine!(self, d => d.append_audit(e).await)
+    }
+    async fn audit_log(
+        &self,
+        f: super::audit::AuditFilter,
+    ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
+        on_engine!(self, d => d.audit_log(f).await)
+    }
+    async fn set_user_department(
+        &self,
+        username: &str,
+        department: &DepartmentId,
+    ) -> Result<bool, DbError> {
+        on_engine!(self, d => d.set_user_department(username, department).await)
+    }
+    async fn user_department(&self, username: &str) -> Result<Option<DepartmentId>, DbError> {
+        on_engine!(self, d => d.user_department(username).await)
+    }
+    async fn department_events(&self, q: DepartmentQuery) -> Result<DepartmentQueuePage, DbError> {
+        on_engine!(self, d => d.department_events(q).await)
+    }
+    async fn move_event(
+        &self,
+        event: RecordId,
+        to: EventStatus,
+        mover: EventMover,
+        now: DateTime<Utc>,
+    ) -> Result<MoveOutcome, DbError> {
+        on_engine!(self, d => d.move_event(event, to, mover, now).await)
+    }
+    async fn notices(&self, q: NoticeQuery) -> Result<Vec<NoticeView>, DbError> {
+        on_engine!(self, d => d.notices(q).await)
+    }
+    async fn claim_notices(&self, claim: NoticeClaim) -> Result<Vec<ClaimedNotice>, DbError> {
+        on_engine!(self, d => d.claim_notices(claim).await)
+    }
+    async fn finish_notice(&self, finish: NoticeFinish) -> Result<bool, DbError> {
+        on_engine!(self, d => d.finish_notice(finish).await)
+    }
+    async fn mark_overdue_notices(&self, today: NaiveDate) -> Result<OverdueNotices, DbError> {
+        on_engine!(self, d => d.mark_overdue_notices(today).await)
+    }
+
+    async fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<crate::rater::RateReport, DbError> {
+        on_engine!(self, d => d.rate_queued(rules, today, limit).await)
+    }
+    async fn queued_ratings(&self) -> Result<u64, DbError> {
+        on_engine!(self, d => d.queued_ratings().await)
+    }
+    async fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        on_engine!(self, d => d.mark_overdue_events(today, limit, now).await)
+    }
+    async fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError> {
+        on_engine!(self, d => d.rating_history(code).await)
+    }
+    async fn officer_list(&self, p: super::ListParams) -> Result<super::ListRows, DbError> {
+        on_engine!(self, d => d.officer_list(p).await)
     }
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {
         on_engine!(self, d => d.bench_raw_insert(rows).await)

@@ -6,24 +6,36 @@
 //! order and a pull past a cursor never skips a change. Device clocks play no part in ordering.
 
 mod any;
+pub mod assessment;
+pub mod audit;
 pub mod codec;
+pub mod dispatch;
 pub mod import_plan;
+pub mod lists;
 pub mod postgres;
+pub(crate) mod rating_codec;
+pub mod review;
 pub mod sqlite;
 mod types;
 
 use std::future::Future;
 
 pub use any::AnyDb;
+pub use lists::{ListParams, ListRows};
 pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 pub use types::*;
 
-use chrono::{DateTime, Utc};
-use gridwalk_core::protocol::{
-    ConflictView, DeviceId, PushRecord, PushResponse, ReviewOutcome, Scope,
+use chrono::{DateTime, NaiveDate, Utc};
+use dispatch::{
+    ClaimedNotice, DepartmentQuery, EventMover, MoveOutcome, NoticeClaim, NoticeFinish,
+    NoticeQuery, OverdueNotices,
 };
-use gridwalk_core::{Building, BuildingCode, Grid, Sha256Hex};
+use gridwalk_core::protocol::{
+    ConflictView, DepartmentQueuePage, DeviceId, NoticeView, PushRecord, PushResponse,
+    ReviewOutcome, Scope,
+};
+use gridwalk_core::{Building, BuildingCode, DepartmentId, EventStatus, Grid, RecordId, Sha256Hex};
 
 use crate::sync::plan::SequenceError;
 use crate::sync::validate::Rejection;
@@ -206,6 +218,115 @@ pub trait Database: Send + Sync + 'static {
         &self,
         device: &DeviceId,
     ) -> impl Future<Output = Result<Vec<Sha256Hex>, DbError>> + Send;
+
+    // --- review and audit -----------------------------------------------------------------
+    /// Indexes the inspections and events merged since the last call for the review queue,
+    /// judging each one's presence with `policy` (the core rule). Returns how many were indexed.
+    fn review_index(
+        &self,
+        policy: gridwalk_core::policy::SupervisionPolicy,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// One page of indexed reports in a scope, oldest first; `true` when more follow.
+    fn review_queue(
+        &self,
+        p: review::ReviewQueueParams,
+    ) -> impl Future<Output = Result<(Vec<gridwalk_core::protocol::ReviewItem>, bool), DbError>> + Send;
+    /// Records a decision under the rules of [`crate::review::rules`], in one transaction.
+    fn decide_review(
+        &self,
+        p: review::DecideParams,
+    ) -> impl Future<Output = Result<review::DecideResult, DbError>> + Send;
+    /// A grid with its buildings and every inspection and event about them; `None` if unknown.
+    fn grid_records(
+        &self,
+        grid: &gridwalk_core::GridId,
+    ) -> impl Future<Output = Result<Option<assessment::GridRecords>, DbError>> + Send;
+    /// Appends one row to the append-only audit log.
+    fn append_audit(
+        &self,
+        e: audit::NewAuditEntry,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+    /// One page of the audit log, oldest first; `true` when more follow.
+    fn audit_log(
+        &self,
+        f: audit::AuditFilter,
+    ) -> impl Future<Output = Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError>> + Send;
+
+    // --- dispatch and notices ---------------------------------------------------------------
+    /// Makes an account a member of a handling department; false if there is no such user.
+    fn set_user_department(
+        &self,
+        username: &str,
+        department: &DepartmentId,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+    fn user_department(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<DepartmentId>, DbError>> + Send;
+    /// One page of a department's queue within a scope, in report order.
+    fn department_events(
+        &self,
+        q: DepartmentQuery,
+    ) -> impl Future<Output = Result<DepartmentQueuePage, DbError>> + Send;
+    /// Moves an event along its lifecycle (only allowed moves) in one transaction, cancelling its
+    /// unsent notices when it is no longer open and queueing its building for re-rating.
+    fn move_event(
+        &self,
+        event: RecordId,
+        to: EventStatus,
+        mover: EventMover,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<MoveOutcome, DbError>> + Send;
+    /// Notices of an event or a building within a scope, with their contacts.
+    fn notices(
+        &self,
+        q: NoticeQuery,
+    ) -> impl Future<Output = Result<Vec<NoticeView>, DbError>> + Send;
+    /// Claims due notices (and notices whose lease ran out) for one delivery attempt each.
+    fn claim_notices(
+        &self,
+        claim: NoticeClaim,
+    ) -> impl Future<Output = Result<Vec<ClaimedNotice>, DbError>> + Send;
+    /// Stores an attempt's result; false if the claim was lost (lease ran out, claimed again).
+    fn finish_notice(
+        &self,
+        finish: NoticeFinish,
+    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+    /// The notice step of the overdue sweep: notices whose deadline is before `today` with their
+    /// event still open are marked overdue, and such events move to `overdue` (their buildings
+    /// queued for re-rating). Idempotent: a second run with the same day changes nothing.
+    fn mark_overdue_notices(
+        &self,
+        today: NaiveDate,
+    ) -> impl Future<Output = Result<OverdueNotices, DbError>> + Send;
+
+    // --- stars, sweep and lists -------------------------------------------------------------
+    /// Rates up to `limit` queued buildings, oldest queued first, in one transaction (see
+    /// [`crate::rater`]).
+    fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> impl Future<Output = Result<crate::rater::RateReport, DbError>> + Send;
+    /// Buildings waiting in the rating queue.
+    fn queued_ratings(&self) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// Marks up to `limit` open hazards and micro-events whose deadline is before `today`
+    /// overdue and queues their buildings for rating, in one transaction; returns how many.
+    fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+    /// A building's rating history, oldest first.
+    fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> impl Future<Output = Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError>> + Send;
+    /// One page of an officer's list (see [`lists`]).
+    fn officer_list(&self, p: ListParams)
+    -> impl Future<Output = Result<ListRows, DbError>> + Send;
 
     // --- benchmarks -----------------------------------------------------------------------
     /// Inserts record rows with no checks at all, in one transaction, through the same batched

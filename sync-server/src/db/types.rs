@@ -91,9 +91,12 @@ pub struct PullPageJson {
 /// One change of a [`PullPageJson`].
 #[derive(Debug, Clone)]
 pub enum ChangeJson {
-    /// A building file as the engine stores it: the JSON of a [`Building`], written by
-    /// [`crate::db::codec::building_json`].
-    Building(String),
+    /// A building file as the engine stores it (the JSON of a [`Building`]) and the JSON of its
+    /// latest rating entry, if any.
+    Building {
+        data: String,
+        rating: Option<String>,
+    },
     Other(Change),
 }
 
@@ -112,8 +115,11 @@ impl PullPageJson {
                 Ok((
                     seq,
                     match c {
-                        ChangeJson::Building(data) => Change::Building {
+                        ChangeJson::Building { data, rating } => Change::Building {
                             building: Box::new(super::codec::parse_building(&data)?),
+                            rating: rating
+                                .map(|e| super::rating_codec::parse_entry(&e).map(Box::new))
+                                .transpose()?,
                         },
                         ChangeJson::Other(c) => c,
                     },

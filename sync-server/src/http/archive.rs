@@ -23,7 +23,17 @@ pub async fn building(
         .map_err(|e| ApiFailure::bad_request(ErrorCode::InvalidRequest, e.to_string()))?;
     let found = state.db().building(&code).await?;
     match found {
-        Some(sb) if !sb.removed && caller.scope.contains(&sb.building) => Ok(Json(sb.building)),
+        Some(sb) if !sb.removed && caller.scope.contains(&sb.building) => {
+            // The file holds the owner's, manager's and building head's contacts.
+            crate::audit::personal_read(
+                state.db(),
+                &caller,
+                "GET /v1/buildings/{code}",
+                code.as_str(),
+            )
+            .await?;
+            Ok(Json(sb.building))
+        }
         None if caller.scope == Scope::District => Err(ApiFailure::new(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
@@ -40,5 +50,7 @@ pub async fn conflicts(
     caller: Caller,
 ) -> Result<Json<Vec<ConflictView>>, ApiFailure> {
     require(&caller, Action::ReviewConflicts)?;
-    Ok(Json(state.db().conflicts(&caller.scope).await?))
+    let list = state.db().conflicts(&caller.scope).await?;
+    super::review::audit_conflicts(&state, &caller, "GET /v1/conflicts", &list).await?;
+    Ok(Json(list))
 }

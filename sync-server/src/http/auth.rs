@@ -1,12 +1,13 @@
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use chrono::{Duration, Utc};
 use gridwalk_core::protocol::{LoginRequest, LoginResponse, UserInfo};
 
 use super::AppState;
 use super::error::ApiFailure;
 use super::extract::{StrictJson, require};
+use crate::audit::Actor;
 use crate::auth::{self, Caller};
 use crate::db::Database;
 use crate::scope::Action;
@@ -14,7 +15,7 @@ use crate::scope::Action;
 pub async fn login(
     State(state): State<AppState>,
     StrictJson(req): StrictJson<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiFailure> {
+) -> Result<(Extension<Actor>, Json<LoginResponse>), ApiFailure> {
     // The config caps the lifetime (see `ServerConfig::validate`), so this is always in range.
     let ttl = i64::try_from(state.config().token_ttl_secs)
         .ok()
@@ -26,7 +27,14 @@ pub async fn login(
         .await
         .inspect_err(|e| tracing::info!(%username, %device, error = %e, "login refused"))?;
     tracing::info!(%username, %device, "login");
-    Ok(Json(resp))
+    // The audit row of this login names the account that logged in.
+    let actor = Actor {
+        username: resp.user.username.clone(),
+        device,
+        role: resp.user.role,
+        scope: resp.user.scope.clone(),
+    };
+    Ok((Extension(actor), Json(resp)))
 }
 
 pub async fn logout(

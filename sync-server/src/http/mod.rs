@@ -2,13 +2,20 @@
 //! shutdown.
 
 mod archive;
+mod assessment;
+mod audit;
 mod auth;
 pub mod error;
+mod events;
 mod extract;
+mod lists;
+mod notices;
 pub mod openapi;
 mod photos;
 mod pull;
 mod push;
+mod review;
+mod stream_body;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +27,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gridwalk_core::Catalog;
+use gridwalk_core::{Catalog, Policy};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
@@ -53,6 +60,10 @@ pub enum ServeError {
     Auth(#[from] crate::auth::AuthError),
     #[error("the shipped catalog is invalid: {0}")]
     Catalog(#[from] gridwalk_core::CatalogError),
+    #[error("the rules policy is invalid: {0}")]
+    Policy(#[from] gridwalk_core::PolicyError),
+    #[error(transparent)]
+    Rules(#[from] crate::rater::RulesError),
 }
 
 #[derive(Debug)]
@@ -60,10 +71,16 @@ struct Shared {
     db: AnyDb,
     config: ServerConfig,
     catalog: Catalog,
+    /// The rules policy the server judges by (presence, assessment).
+    policy: Policy,
     server_id: String,
     photos: PhotoStore,
     passwords: Arc<Passwords>,
     pushes_in_flight: AtomicUsize,
+    rules: Arc<crate::rater::Rules>,
+    rater_bell: crate::rater::RaterBell,
+    /// The rater and the sweep, stopped with the last handle on the state.
+    _background: crate::sweep::Background,
 }
 
 /// What every handler shares.
@@ -80,15 +97,35 @@ impl AppState {
         let passwords = tokio::task::spawn_blocking(move || Passwords::new(&params))
             .await
             .map_err(|e| ServeError::Io(std::io::Error::other(e.to_string())))??;
+        let catalog = Catalog::default_catalog()?;
+        let policy = Policy::default_policy()?;
+        policy.check_against(&catalog)?;
+        let rules = Arc::new(crate::rater::Rules::shipped()?);
+        let rater_bell = crate::rater::RaterBell::default();
+        let background = crate::sweep::Background::start(&db, &rules, &rater_bell, &config.stars);
         Ok(Self(Arc::new(Shared {
             db,
             config,
-            catalog: Catalog::default_catalog()?,
+            catalog,
+            policy,
             server_id,
             photos,
             passwords: Arc::new(passwords),
             pushes_in_flight: AtomicUsize::new(0),
+            rules,
+            rater_bell,
+            _background: background,
         })))
+    }
+
+    /// The catalog and policy the rater and the lists apply.
+    pub fn rules(&self) -> &Arc<crate::rater::Rules> {
+        &self.0.rules
+    }
+
+    /// Wakes the background rater (after a push queued buildings).
+    pub fn rater_bell(&self) -> &crate::rater::RaterBell {
+        &self.0.rater_bell
     }
 
     pub fn db(&self) -> &AnyDb {
@@ -101,6 +138,10 @@ impl AppState {
 
     pub fn catalog(&self) -> &Catalog {
         &self.0.catalog
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.0.policy
     }
 
     pub fn server_id(&self) -> &str {
@@ -149,6 +190,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/photos/{sha256}/status"),
     ("get", "/v1/buildings/{code}"),
     ("get", "/v1/conflicts"),
+    ("get", "/v1/review/queue"),
+    ("post", "/v1/review/{record}"),
+    ("get", "/v1/review/conflicts"),
+    ("get", "/v1/assessment/workers/{worker}"),
+    ("get", "/v1/assessment/grids/{grid}"),
+    ("get", "/v1/audit"),
+    ("get", "/v1/departments/{id}/events"),
+    ("post", "/v1/events/{id}/status"),
+    ("get", "/v1/notices"),
+    ("get", "/v1/buildings/{code}/rating-history"),
+    ("get", "/v1/lists/{list}"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -174,8 +226,26 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/photos/{sha256}/status", get(photos::status))
         .route("/v1/buildings/{code}", get(archive::building))
         .route("/v1/conflicts", get(archive::conflicts))
+        .route("/v1/review/queue", get(review::queue))
+        .route("/v1/review/conflicts", get(review::conflicts))
+        .route("/v1/review/{record}", post(review::decide))
+        .route("/v1/assessment/workers/{worker}", get(assessment::worker))
+        .route("/v1/assessment/grids/{grid}", get(assessment::grid))
+        .route("/v1/audit", get(audit::query))
+        .route("/v1/departments/{id}/events", get(events::queue))
+        .route("/v1/events/{id}/status", post(events::move_status))
+        .route("/v1/notices", get(notices::list))
+        .route(
+            "/v1/buildings/{code}/rating-history",
+            get(lists::rating_history),
+        )
+        .route("/v1/lists/{list}", get(lists::list))
         .fallback(|| async { error::for_status(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { error::for_status(StatusCode::METHOD_NOT_ALLOWED) })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit::audit_writes,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestDecompressionLayer::new())
         .layer(middleware::from_fn(json_errors))

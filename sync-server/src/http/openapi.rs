@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-fn error_responses(codes: &[(&str, &str)]) -> Value {
+pub(super) fn error_responses(codes: &[(&str, &str)]) -> Value {
     let mut m = serde_json::Map::new();
     for (status, what) in codes {
         m.insert(
@@ -14,7 +14,7 @@ fn error_responses(codes: &[(&str, &str)]) -> Value {
     Value::Object(m)
 }
 
-fn ok(schema: Value, description: &str) -> Value {
+pub(super) fn ok(schema: Value, description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": schema}}})
 }
 
@@ -36,15 +36,29 @@ fn op(
     o
 }
 
-fn schema_ref(name: &str) -> Value {
+pub(super) fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn path_param(name: &str, description: &str) -> Value {
+pub(super) fn path_param(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
 }
 
-const AUTH_ERRORS: [(&str, &str); 2] = [
+fn query_param(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+/// Error answers plus the success answer under 200.
+fn with_ok(errors: &[(&str, &str)], ok_body: Value) -> Value {
+    let mut m = match error_responses(errors) {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    m.insert("200".into(), ok_body);
+    Value::Object(m)
+}
+
+pub(super) const AUTH_ERRORS: [(&str, &str); 2] = [
     (
         "401",
         "missing, unknown, expired (token_expired) or revoked (token_revoked) token",
@@ -61,7 +75,7 @@ pub fn document() -> Value {
         v.extend_from_slice(extra);
         v
     };
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "gridwalk sync server",
@@ -174,13 +188,107 @@ pub fn document() -> Value {
                     }).unwrap_or(Value::Null)
             }},
             "/v1/conflicts": {"get": op("Field-correction conflicts in the caller's scope (supervisors)", true, "200",
-                ok(json!({"type": "array", "items": schema_ref("ConflictView")}), "conflicts, oldest first"), &e(&[]))}
+                ok(json!({"type": "array", "items": schema_ref("ConflictView")}), "conflicts, oldest first"), &e(&[]))},
+            "/v1/review/queue": {"get": {
+                "summary": "Synced inspections and events awaiting or past review, in the caller's scope (supervisors, admins)",
+                "description": "Oldest first, paged by server sequence. Each item carries the proof-of-presence check (off_site, distance_m, radius_m: the core supervision rule against the building's location), the resubmission links (corrects, original, corrected_by) and the latest decision. state: pending (no decision), approved, sent_back (awaiting the worker's correction), resubmitted (a correction naming it arrived; it is closed).",
+                "parameters": [
+                    query_param("kind", "inspection or event", json!({"type": "string", "enum": ["inspection", "event"]})),
+                    query_param("grid", "only buildings of this grid", json!({"type": "string"})),
+                    query_param("worker", "only this worker's reports", json!({"type": "string"})),
+                    query_param("off_site", "only off-site (true) or on-site (false) reports", json!({"type": "boolean"})),
+                    query_param("state", "review state", json!({"type": "string", "enum": ["pending", "approved", "sent_back", "resubmitted"]})),
+                    query_param("after", "next_after of the previous page", json!({"type": "integer", "minimum": 0})),
+                    query_param("limit", "items per page", json!({"type": "integer", "minimum": 1}))
+                ],
+                "responses": with_ok(&e(&[("400", "bad parameter or limit (invalid_request)")]), ok(schema_ref("ReviewQueuePage"), "one page"))
+            }},
+            "/v1/review/{record}": {"post": {
+                "summary": "Approve or send back a report (supervisors, admins)",
+                "description": "A send-back needs a comment; it reaches the worker's phone on its next pull, and the worker's correction (corrects = this record) closes this report as resubmitted. Rules: pending and sent-back reports may be decided (a sent-back one again, to reword or withdraw, until its correction arrives); approved and resubmitted reports are closed (409 review_closed); repeating the latest decision word for word changes nothing (200).",
+                "parameters": [path_param("record", "the report's record id (UUID)")],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref("ReviewRequest")}}},
+                "responses": with_ok(&e(&[
+                    ("400", "not a record id (invalid_request) or malformed JSON (invalid_json)"),
+                    ("404", "no such record (not_found; district scope only, elsewhere 403 out_of_scope)"),
+                    ("409", "the review is closed (review_closed)"),
+                    ("422", "send-back without a comment (comment_required), comment too long or a building correction (invalid_request), unknown fields (unknown_field)")
+                ]), ok(schema_ref("ReviewItem"), "the report after the decision"))
+            }},
+            "/v1/review/conflicts": {"get": op("Field-correction conflicts in the caller's scope, oldest first (supervisors, admins); reads of contact fields are audited", true, "200",
+                ok(json!({"type": "array", "items": schema_ref("ConflictView")}), "conflicts, oldest first"), &e(&[]))},
+            "/v1/assessment/workers/{worker}": {"get": {
+                "summary": "A worker's assessment on their grid over a period (supervisors, admins in scope)",
+                "description": "Computed by the core's assess_worker from the stored records: visits, due visits (on time, covered by others, missed, pending), coverage, off-site ratio, events reported, follow-ups due and done. Audited as a read of personal data.",
+                "parameters": [path_param("worker", "the worker's account name"), query_param("from", "first day (YYYY-MM-DD, local)", json!({"type": "string", "format": "date"})), query_param("to", "last day, included", json!({"type": "string", "format": "date"}))],
+                "responses": with_ok(&e(&[("400", "bad or too long period (invalid_request)"), ("404", "no such worker (not_found; district scope only)")]), ok(schema_ref("WorkerAssessment"), "the assessment"))
+            }},
+            "/v1/assessment/grids/{grid}": {"get": {
+                "summary": "A grid's assessment over a period: its assigned worker, then everyone else who worked there (supervisors, admins in scope)",
+                "parameters": [path_param("grid", "grid id"), query_param("from", "first day (YYYY-MM-DD, local)", json!({"type": "string", "format": "date"})), query_param("to", "last day, included", json!({"type": "string", "format": "date"}))],
+                "responses": with_ok(&e(&[("400", "bad or too long period (invalid_request)"), ("404", "no such grid (not_found; district scope only)")]), ok(schema_ref("GridAssessment"), "the assessments"))
+            }},
+            "/v1/audit": {"get": {
+                "summary": "The append-only audit log (admins), oldest first",
+                "description": "One row per write request (route, path, status) and per read of personal data (building files, pulls with building files, contact conflicts, assessments, this query). Ids only.",
+                "parameters": [
+                    query_param("user", "account name", json!({"type": "string"})),
+                    query_param("from", "at or after (RFC 3339)", json!({"type": "string", "format": "date-time"})),
+                    query_param("to", "before (RFC 3339)", json!({"type": "string", "format": "date-time"})),
+                    query_param("action", "exact action, e.g. POST /v1/sync/push", json!({"type": "string"})),
+                    query_param("personal", "only reads of personal data (true) or the rest (false)", json!({"type": "boolean"})),
+                    query_param("after", "next_after of the previous page", json!({"type": "integer"})),
+                    query_param("limit", "entries per page", json!({"type": "integer", "minimum": 1}))
+                ],
+                "responses": with_ok(&e(&[("400", "bad parameter or limit (invalid_request)")]), ok(schema_ref("AuditPage"), "one page"))
+            }},
+            "/v1/departments/{id}/events": {"get": {
+                "summary": "A handling department's queue of dispatched events (department users: their own department; admins: any), in the caller's scope, oldest report first",
+                "parameters": [
+                    path_param("id", "department id from the catalog (fire, police, housing, …)"),
+                    {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": ["reported", "dispatched", "noticed", "rectified", "overdue", "closed"]}},
+                    {"name": "after", "in": "query", "required": false, "schema": {"type": "string", "format": "uuid"}, "description": "next_after of the previous page"},
+                    {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1}}
+                ],
+                "responses": error_responses(&e(&[("400", "bad status, after or limit (invalid_request)"), ("404", "no such department in the catalog (not_found)")]))
+                    .as_object().cloned().map(|mut m| {
+                        m.insert("200".into(), ok(schema_ref("DepartmentQueuePage"), "one page"));
+                        Value::Object(m)
+                    }).unwrap_or(Value::Null)
+            }},
+            "/v1/events/{id}/status": {"post": {
+                "summary": "Move an event along its lifecycle (its department's users, admins); the building is queued for re-rating",
+                "parameters": [path_param("id", "event record id")],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref("EventStatusUpdate")}}},
+                "responses": error_responses(&e(&[
+                    ("404", "no such event (district scope only; elsewhere 403 out_of_scope)"),
+                    ("409", "the lifecycle does not allow this move (invalid_transition)"),
+                    ("422", "unknown status or fields (invalid_json, unknown_field)")
+                ])).as_object().cloned().map(|mut m| {
+                    m.insert("200".into(), ok(schema_ref("DepartmentEvent"), "the event after the move"));
+                    Value::Object(m)
+                }).unwrap_or(Value::Null)
+            }},
+            "/v1/notices": {"get": {
+                "summary": "Notices (告知书) of one event or one building in the caller's scope, with delivery state; contacts only for departments and admins",
+                "parameters": [
+                    {"name": "event", "in": "query", "required": false, "schema": {"type": "string", "format": "uuid"}},
+                    {"name": "building", "in": "query", "required": false, "schema": {"type": "string"}, "description": "25-digit code; give exactly one of event or building"}
+                ],
+                "responses": error_responses(&e(&[("400", "neither or both of event and building, or a bad value (invalid_request)")]))
+                    .as_object().cloned().map(|mut m| {
+                        m.insert("200".into(), ok(json!({"type": "array", "items": schema_ref("NoticeView")}), "notices, oldest first"));
+                        Value::Object(m)
+                    }).unwrap_or(Value::Null)
+            }}
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas()
         }
-    })
+    });
+    super::lists::document_paths(&mut doc);
+    doc
 }
 
 fn schemas() -> Value {
@@ -188,12 +296,12 @@ fn schemas() -> Value {
     let int = json!({"type": "integer", "minimum": 0});
     json!({
         "ApiError": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string", "description": "stable machine-readable code, e.g. invalid_json, unknown_field, body_too_large, invalid_credentials, unauthenticated, token_expired, token_revoked, forbidden, out_of_scope, device_mismatch, sequence_gap, sequence_replayed, sequence_out_of_order, batch_too_large, bad_cursor, photo_not_referenced, offset_mismatch, hash_mismatch, photo_too_large"},
+            "code": {"type": "string", "description": "stable machine-readable code, e.g. invalid_json, unknown_field, body_too_large, invalid_credentials, unauthenticated, token_expired, token_revoked, forbidden, out_of_scope, device_mismatch, sequence_gap, sequence_replayed, sequence_out_of_order, batch_too_large, bad_cursor, photo_not_referenced, offset_mismatch, hash_mismatch, photo_too_large, review_closed, comment_required, invalid_transition"},
             "message": string}},
         "Scope": {"type": "object", "required": ["level"], "properties": {
             "level": {"type": "string", "enum": ["grid", "community", "street", "district"]}, "id": string}},
         "UserInfo": {"type": "object", "properties": {
-            "username": string, "role": {"type": "string", "enum": ["worker", "officer", "supervisor", "admin"]},
+            "username": string, "role": {"type": "string", "enum": ["worker", "officer", "supervisor", "admin", "department"]},
             "scope": schema_ref("Scope")}},
         "LoginRequest": {"type": "object", "additionalProperties": false, "required": ["username", "password", "device_id"], "properties": {
             "username": string, "password": string, "device_id": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"}}},
@@ -230,7 +338,71 @@ fn schemas() -> Value {
         "ConflictView": {"type": "object", "properties": {
             "id": {"type": "integer"}, "record": string, "building": string, "field": string,
             "seen": {}, "proposed": {}, "current": {}, "worker": string, "device": string,
-            "received_at": {"type": "string", "format": "date-time"}}}
+            "received_at": {"type": "string", "format": "date-time"}}},
+        "ReviewOutcome": {"type": "object", "properties": {
+            "record": {"type": "string", "format": "uuid"},
+            "decision": {"type": "string", "enum": ["approved", "sent_back"]},
+            "comment": string, "reviewer": string,
+            "reviewed_at": {"type": "string", "format": "date-time"}}},
+        "ReviewRequest": {"type": "object", "additionalProperties": false, "required": ["decision"], "properties": {
+            "decision": {"type": "string", "enum": ["approved", "sent_back"]},
+            "comment": {"type": "string", "description": "required (non-blank) for sent_back"}}},
+        "ReviewItem": {"type": "object", "properties": {
+            "record": {"type": "string", "format": "uuid"},
+            "kind": {"type": "string", "enum": ["inspection", "event"]},
+            "building": string, "grid": string, "worker": string, "device": string, "seq": int,
+            "received_at": {"type": "string", "format": "date-time"},
+            "off_site": {"type": "boolean"},
+            "distance_m": {"type": "number", "nullable": true},
+            "accuracy_m": {"type": "number", "nullable": true},
+            "radius_m": {"type": "number"},
+            "corrects": {"type": "string", "format": "uuid", "nullable": true},
+            "original": {"type": "string", "format": "uuid"},
+            "corrected_by": {"type": "string", "format": "uuid", "nullable": true},
+            "state": {"type": "string", "enum": ["pending", "approved", "sent_back", "resubmitted"]},
+            "decision": {"allOf": [schema_ref("ReviewOutcome")], "nullable": true}}},
+        "ReviewQueuePage": {"type": "object", "properties": {
+            "items": {"type": "array", "items": schema_ref("ReviewItem")},
+            "has_more": {"type": "boolean"}, "next_after": {"type": "integer", "nullable": true}}},
+        "Assessment": {"type": "object", "description": "gridwalk-core Assessment: worker, period {from, to}, buildings, visits, due_visits, on_time, covered_by_others, missed, pending, on_time_ratio, buildings_visited, coverage, off_site_visits, off_site_ratio, events_reported {hazards, micro_events, incidents, total}, follow_ups_due, follow_ups_done"},
+        "WorkerAssessment": {"type": "object", "properties": {"grid": string, "assessment": schema_ref("Assessment")}},
+        "GridAssessment": {"type": "object", "properties": {
+            "grid": string,
+            "period": {"type": "object", "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}}},
+            "assigned_worker": {"type": "string", "nullable": true},
+            "workers": {"type": "array", "items": schema_ref("Assessment")}}},
+        "AuditEntry": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+            "user": {"type": "string", "nullable": true}, "device": {"type": "string", "nullable": true},
+            "role": {"type": "string", "nullable": true}, "scope": {"allOf": [schema_ref("Scope")], "nullable": true},
+            "action": string, "target": string, "personal_data": {"type": "boolean"}, "status": {"type": "integer"}}},
+        "AuditPage": {"type": "object", "properties": {
+            "entries": {"type": "array", "items": schema_ref("AuditEntry")},
+            "has_more": {"type": "boolean"}, "next_after": {"type": "integer", "nullable": true}}},
+        "DepartmentEvent": {"type": "object", "properties": {
+            "id": {"type": "string", "format": "uuid"}, "building": string,
+            "kind": {"type": "object", "description": "{type: hazard|micro_event|incident, kind: micro-event kind id}"},
+            "category": string, "department": string,
+            "status": {"type": "string", "enum": ["reported", "dispatched", "noticed", "rectified", "overdue", "closed"]},
+            "severity": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
+            "description": string, "deadline": {"type": "string", "format": "date"},
+            "reported_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"}}},
+        "DepartmentQueuePage": {"type": "object", "properties": {
+            "events": {"type": "array", "items": schema_ref("DepartmentEvent")},
+            "next_after": {"type": "string", "format": "uuid", "nullable": true}}},
+        "EventStatusUpdate": {"type": "object", "additionalProperties": false, "required": ["status"], "properties": {
+            "status": {"type": "string", "enum": ["noticed", "rectified", "overdue", "closed"]}}},
+        "NoticeView": {"type": "object", "properties": {
+            "id": {"type": "string", "format": "uuid"}, "event": {"type": "string", "format": "uuid"},
+            "building": string, "recipient": {"type": "string", "enum": ["owner", "manager", "tenants"]},
+            "addressee": {"type": "object", "description": "{type: person, contact: {name, phone}|null} or {type: building, head: {name, phone}|null} (posted at the building; contacts only for departments and admins)"},
+            "deadline": {"type": "string", "format": "date"},
+            "state": {"type": "string", "enum": ["pending", "sending", "delivered", "failed", "cancelled"]},
+            "attempts": int, "last_error": string,
+            "created_at": {"type": "string", "format": "date-time"},
+            "delivered_at": {"type": "string", "format": "date-time"},
+            "overdue_at": {"type": "string", "format": "date-time"}}}
     })
 }
 

@@ -70,18 +70,52 @@ pub async fn status(
     require(&caller, Action::Push)?;
     let sha = parse_sha(&sha)?;
     let size = declared_size(&state, &caller, &sha).await?;
-    let complete = is_stored(&state, &sha, size).await?;
-    let received = if complete {
+    let mut complete = is_stored(&state, &sha, size).await?;
+    let mut received = if complete {
         size
     } else {
         state.photos().received(&sha).await?
     };
+    if !complete && received == size {
+        received = finish_stranded(&state, &sha, size).await?;
+        complete = received == size;
+    }
     Ok(Json(PhotoStatus {
         sha256: sha,
         size_bytes: size,
         received_bytes: received,
         complete,
     }))
+}
+
+/// A server killed between a photo's last chunk and its verification leaves a partial file of
+/// full size that no upload would touch again (the phone has nothing left to send): verify and
+/// store it now, or, if it is damaged, discard it so that the upload starts over. Returns the
+/// bytes the server then holds.
+async fn finish_stranded(state: &AppState, sha: &Sha256Hex, size: u64) -> Result<u64, ApiFailure> {
+    let guard = state.photos().lock(sha).await;
+    let result = async {
+        if is_stored(state, sha, size).await? {
+            return Ok(size);
+        }
+        let received = state.photos().received(sha).await?;
+        if received != size {
+            return Ok(received);
+        }
+        match state.photos().finish(sha).await {
+            Ok(()) => {
+                state.db().mark_photo_stored(sha, size).await?;
+                Ok(size)
+            }
+            // `finish` removed the damaged file.
+            Err(PhotoError::HashMismatch { .. }) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    drop(guard);
+    state.photos().release(sha);
+    result
 }
 
 pub async fn upload(

@@ -43,7 +43,23 @@ pub async fn pull(
         })
         .await?;
     let next = page.last_seq(after_seq);
-    let missing_photos = state.db().missing_photos(&caller.device).await?;
+    // Building files hold owners' and managers' contacts: the page is a read of personal data.
+    let files = page
+        .changes
+        .iter()
+        .filter(|(_, c)| matches!(c, ChangeJson::Building { .. }))
+        .count();
+    let audit = async {
+        if files > 0 {
+            let target = format!("{files} building files, changes {after_seq}..{next}");
+            crate::audit::personal_read(state.db(), &caller, "GET /v1/sync/pull", target).await?;
+        }
+        Ok::<_, ApiFailure>(())
+    };
+    // The audit entry is written (durably) while the photo list is read; both before answering.
+    let (audited, missing_photos) = tokio::join!(audit, state.db().missing_photos(&caller.device));
+    audited?;
+    let missing_photos = missing_photos?;
     let rest = PullResponse {
         next_cursor: cursor::encode(next, state.server_id(), &caller.scope),
         has_more: page.has_more,
@@ -71,6 +87,7 @@ fn internal(message: String) -> ApiFailure {
 fn page_body(changes: &[(u64, ChangeJson)], rest: &PullResponse) -> Result<Vec<u8>, ApiFailure> {
     const HEAD: &str = r#"{"changes":["#;
     const BUILDING: &str = r#"{"type":"building","building":"#;
+    const RATING: &str = r#","rating":"#;
     let rest = serde_json::to_string(rest).map_err(|e| internal(e.to_string()))?;
     // `changes` is the first field of `PullResponse`, so its JSON starts with an empty list.
     let tail = rest
@@ -80,7 +97,12 @@ fn page_body(changes: &[(u64, ChangeJson)], rest: &PullResponse) -> Result<Vec<u
     let files: usize = changes
         .iter()
         .map(|(_, c)| match c {
-            ChangeJson::Building(data) => data.len() + BUILDING.len() + 2,
+            ChangeJson::Building { data, rating } => {
+                BUILDING.len()
+                    + data.len()
+                    + rating.as_ref().map_or(0, |r| RATING.len() + r.len())
+                    + 2
+            }
             ChangeJson::Other(_) => 256,
         })
         .sum();
@@ -91,9 +113,13 @@ fn page_body(changes: &[(u64, ChangeJson)], rest: &PullResponse) -> Result<Vec<u
             out.push(b',');
         }
         match change {
-            ChangeJson::Building(data) => {
+            ChangeJson::Building { data, rating } => {
                 out.extend_from_slice(BUILDING.as_bytes());
                 out.extend_from_slice(data.as_bytes());
+                if let Some(r) = rating {
+                    out.extend_from_slice(RATING.as_bytes());
+                    out.extend_from_slice(r.as_bytes());
+                }
                 out.push(b'}');
             }
             ChangeJson::Other(c) => {
@@ -108,16 +134,32 @@ fn page_body(changes: &[(u64, ChangeJson)], rest: &PullResponse) -> Result<Vec<u
 
 #[cfg(test)]
 mod tests {
-    use gridwalk_core::protocol::{Change, Cursor, ReviewDecision, ReviewOutcome, TombstoneReason};
-    use gridwalk_core::{RecordId, Sha256Hex, WorkerId};
+    use gridwalk_core::protocol::{
+        Change, Cursor, RatingEntry, ReviewDecision, ReviewOutcome, TombstoneReason,
+    };
+    use gridwalk_core::{Catalog, Policy, RecordId, Sha256Hex, WorkerId};
 
     use super::*;
     use crate::db::codec::building_json;
+    use crate::db::rating_codec::entry_json;
     use crate::fixtures::{self, DistrictShape};
 
     #[test]
     fn the_written_page_is_the_typed_page() {
         let (_, buildings) = fixtures::district(DistrictShape::SMALL);
+        let rated_at = chrono::DateTime::from_timestamp(1_750_000_000, 0).expect("valid");
+        let entry = RatingEntry {
+            rated_at,
+            rating: gridwalk_core::rating::rate_building(
+                &buildings[1],
+                &[],
+                &[],
+                None,
+                &Catalog::default_catalog().expect("catalog"),
+                &Policy::default_policy().expect("policy"),
+                rated_at.date_naive(),
+            ),
+        };
         let review = Change::Review {
             outcome: ReviewOutcome {
                 record: RecordId::new(),
@@ -134,12 +176,18 @@ mod tests {
         let stored = vec![
             (
                 1,
-                ChangeJson::Building(building_json(&buildings[0]).expect("json")),
+                ChangeJson::Building {
+                    data: building_json(&buildings[0]).expect("json"),
+                    rating: None,
+                },
             ),
             (2, ChangeJson::Other(review.clone())),
             (
                 3,
-                ChangeJson::Building(building_json(&buildings[1]).expect("json")),
+                ChangeJson::Building {
+                    data: building_json(&buildings[1]).expect("json"),
+                    rating: Some(entry_json(&entry).expect("json")),
+                },
             ),
             (4, ChangeJson::Other(tomb.clone())),
         ];
@@ -147,10 +195,12 @@ mod tests {
             changes: vec![
                 Change::Building {
                     building: Box::new(buildings[0].clone()),
+                    rating: None,
                 },
                 review,
                 Change::Building {
                     building: Box::new(buildings[1].clone()),
+                    rating: Some(Box::new(entry)),
                 },
                 tomb,
             ],

@@ -71,6 +71,7 @@ pub async fn push(
                 "internal error; nothing of this request was stored",
             )
         })??;
+    state.rater_bell().ring();
     tracing::info!(
         user = %caller.username,
         device = %caller.device,

@@ -23,6 +23,7 @@ use gridwalk_core::protocol::{
 };
 use gridwalk_core::{Building, BuildingCode, RecordId, Sha256Hex};
 
+use super::effects::MergeEffects;
 use super::validate::Rejection;
 use crate::db::import_plan::Place;
 use crate::db::{NewConflict, NewRecord, NewRejection, PushCtx};
@@ -101,6 +102,8 @@ pub struct Plan {
     /// Photos referred to by the batch's records the store holds after this push (accepted now
     /// or before): the engine answers which of them it lacks.
     pub photos: BTreeSet<Sha256Hex>,
+    /// Follow-up work of the accepted records, written in the same transaction.
+    pub effects: MergeEffects,
 }
 
 /// The largest device sequence number (stored as a signed 64-bit integer by both engines).
@@ -191,6 +194,7 @@ pub fn plan_push(
                 Decision::Accept => {
                     let conflict = apply_correction(&pr.record, &mut snap, &mut plan, &mut changed);
                     plan.records.push(record_row(ctx, pr, conflict));
+                    plan.effects.note(&pr.record);
                     plan.photos
                         .extend(pr.record.photos().iter().map(|p| p.sha256.clone()));
                     RecordOutcome::Accepted { conflict }

@@ -171,7 +171,7 @@ fn building_codes(changes: &[Change]) -> Vec<String> {
     changes
         .iter()
         .filter_map(|c| match c {
-            Change::Building { building } => Some(building.code.to_string()),
+            Change::Building { building, .. } => Some(building.code.to_string()),
             _ => None,
         })
         .collect()
@@ -182,7 +182,13 @@ async fn migrations_are_versioned_and_idempotent<D: Database>(db: D) {
         db.check_schema().await,
         Err(DbError::NotMigrated { found: 0, .. })
     ));
-    assert_eq!(db.migrate().await.expect("migrate"), vec![1]);
+    let known = gridwalk_server::db::sqlite::migration_versions();
+    assert_eq!(
+        known,
+        gridwalk_server::db::postgres::migration_versions(),
+        "both engines know the same migrations"
+    );
+    assert_eq!(db.migrate().await.expect("migrate"), known);
     assert_eq!(db.migrate().await.expect("again"), Vec::<u32>::new());
     db.check_schema().await.expect("schema current");
     let id = db.server_id().await.expect("server id");
@@ -517,7 +523,7 @@ async fn pull_pages_through_a_scope_in_server_order<D: Database>(db: D) {
     assert_eq!(statuses(&r), ["accepted"]);
     let (next, _, _) = pull_all(&db, W1, Scope::Grid(g1()), cursor, 5).await;
     assert_eq!(building_codes(&next), [code(4).to_string()]);
-    let Change::Building { building } = &next[0] else {
+    let Change::Building { building, .. } = &next[0] else {
         unreachable!()
     };
     assert_eq!(building.floors, seen + 1);

@@ -220,7 +220,7 @@ async fn push_is_idempotent_across_retries_and_lost_acknowledgements(db: AnyDb, 
     // A reinstalled app learns where its numbering stands from the login answer.
     let login = s
         .send(s.client.post(s.url("/v1/auth/login")).json(
-            &json!({"username": W1, "password": common::server::PASSWORD, "device_id": "phone-1"}),
+            &json!({"username": W1, "password": crate::common::server::PASSWORD, "device_id": "phone-1"}),
         ))
         .await;
     assert_eq!(login.1["device_last_seq"], 5);
@@ -934,7 +934,7 @@ async fn compression_both_ways(db: AnyDb, dir: TempDir) {
     let s = TestServer::start(db, dir, |_| {}).await;
     let token = s.login(W1, "phone-1").await;
     // Responses are gzip-compressed when the client accepts it.
-    let raw_client = common::http_client_builder()
+    let raw_client = crate::common::http_client_builder()
         .no_gzip()
         .build()
         .expect("client");

@@ -5,4 +5,8 @@ mod bench_support;
 mod cli;
 mod common;
 mod conformance;
+mod events;
 mod http;
+mod office;
+mod stars;
+mod stars_http;

@@ -226,3 +226,52 @@ async fn sync_killed_twice_in_a_row_still_ends_exactly_once() {
     assert_eq!((r.pushed.accepted, r.pushed.duplicate), (1, 3));
     assert_fully_synced(&server, &phone, &photos).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_after_the_server_died_between_a_photos_last_chunk_and_its_check_stores_it() {
+    // Found by `gridwalk-sim chaos --scenario kill-server`: a server killed after appending a
+    // photo's last chunk, before verifying it, left a partial file of full size that the phone
+    // could never complete (it had nothing left to send) — the phone's syncs failed forever.
+    let server = TestServer::start(|_| {}).await.expect("server");
+    let (phone, photos) = phone_with_work(&server).await;
+    phone.client.fail_at(FailPoint::AfterPhotoChunk, 1);
+    phone.client.sync_now().await.expect_err("killed");
+    let mut started = None;
+    for p in &photos {
+        if server.photo_bytes_held(p).await.expect("held") > 0 {
+            started = Some(p.clone());
+        }
+    }
+    let stranded = started.expect("one photo's upload had started");
+    // The rest of its bytes arrived and the server died before checking them.
+    let bytes = std::fs::read(phone.archive.photo_path(&stranded.sha256)).expect("photo file");
+    std::fs::write(
+        server
+            .data_dir()
+            .join("photos")
+            .join("partial")
+            .join(stranded.sha256.as_str()),
+        &bytes,
+    )
+    .expect("complete partial file");
+    assert!(
+        !server
+            .db()
+            .photo_stored(&stranded.sha256)
+            .await
+            .expect("stored")
+    );
+
+    let phone = phone.restart().expect("restart");
+    let r = phone.client.sync_now().await.expect("resumed");
+    let other: u64 = photos
+        .iter()
+        .filter(|p| p.sha256 != stranded.sha256)
+        .map(|p| p.size_bytes)
+        .sum();
+    assert_eq!(
+        r.photo_bytes_uploaded, other,
+        "the stranded photo is not sent again"
+    );
+    assert_fully_synced(&server, &phone, &photos).await;
+}

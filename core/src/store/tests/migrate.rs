@@ -252,6 +252,7 @@ fn store_bulk_pull_page_rebuilds_the_list_indexes_exactly() {
         changes: (0..1_500u32)
             .map(|n| Change::Building {
                 building: Box::new(building(n, &grids[(n % 4) as usize])),
+                rating: None,
             })
             .collect(),
         next_cursor: Cursor("c1.1500.x".into()),

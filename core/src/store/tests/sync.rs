@@ -347,6 +347,7 @@ fn store_sync_a_pull_page_applies_whole_with_its_cursor_or_not_at_all() {
         .iter()
         .map(|b| Change::Building {
             building: Box::new(b.clone()),
+            rating: None,
         })
         .collect();
     let applied = f
@@ -389,6 +390,7 @@ fn store_sync_a_pull_page_applies_whole_with_its_cursor_or_not_at_all() {
     }];
     changes.extend(changed.iter().map(|b| Change::Building {
         building: Box::new(b.clone()),
+        rating: None,
     }));
     let failing = page(changes.clone(), "c1.40.a");
     assert!(f.archive.apply_pull_page(&failing).is_err());
@@ -518,6 +520,7 @@ fn store_sync_a_reset_page_drops_every_building_but_no_unsynced_record() {
     let mut reset = page(
         vec![Change::Building {
             building: Box::new(building(30, &grids[3])),
+            rating: None,
         }],
         "c1.1.b",
     );
@@ -585,4 +588,45 @@ fn store_sync_a_sent_back_report_shows_its_comment_until_corrected() {
         ))
         .expect("pull");
     assert_eq!(f.archive.reviews().expect("reviews").len(), 2);
+}
+
+#[test]
+fn store_sync_a_building_with_the_servers_rating_keeps_its_explanation_once() {
+    let f = Fixture::new();
+    let grids = district_grids();
+    f.archive.upsert_grids(&grids).expect("grids");
+    let mut b = building(3, &grids[0]);
+    b.blacklisted = true;
+    let catalog = crate::Catalog::default_catalog().expect("catalog");
+    let policy = crate::Policy::default_policy().expect("policy");
+    let rating =
+        crate::rating::rate_building(&b, &[], &[], None, &catalog, &policy, day("2025-03-01"));
+    b.stars = rating.stars;
+    let entry = crate::protocol::RatingEntry {
+        rated_at: t("2025-03-01T01:00:00Z"),
+        rating: rating.clone(),
+    };
+    let change = Change::Building {
+        building: Box::new(b.clone()),
+        rating: Some(Box::new(entry)),
+    };
+    // The same building comes twice (a later change resends its latest rating): one history row.
+    for cursor in ["c1.1.a", "c1.2.a"] {
+        f.archive
+            .apply_pull_page(&page(vec![change.clone()], cursor))
+            .expect("pull");
+    }
+    let history = f
+        .archive
+        .rating_history::<crate::rating::Rating>(&b.code)
+        .expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].rated_at, t("2025-03-01T01:00:00Z"));
+    assert_eq!(history[0].stars, rating.stars);
+    assert_eq!(history[0].explanation, rating);
+    assert!(
+        history[0]
+            .explanation
+            .fired(&crate::rating::RuleId::CapBlacklist)
+    );
 }

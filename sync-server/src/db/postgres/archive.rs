@@ -171,8 +171,16 @@ pub async fn import_buildings(
         .collect();
     write_exits(&tx, &exits).await?;
     tx.commit().await?;
+    // A large import changes the table's make-up at once: fresh statistics keep the planner on the
+    // indexes (without them a fresh district's list pages were sorted from a bitmap scan).
+    if states.len() >= ANALYZE_AFTER_ROWS {
+        c.batch_execute("ANALYZE buildings").await?;
+    }
     Ok(plan.summary)
 }
+
+/// Imports writing at least this many buildings refresh the table's statistics.
+const ANALYZE_AFTER_ROWS: usize = 10_000;
 
 pub async fn remove_building(c: &mut Client, code: &BuildingCode) -> Result<bool, DbError> {
     let tx = c.transaction().await?;

@@ -8,17 +8,28 @@
 
 mod accounts;
 mod archive;
+mod audit;
+mod events;
+mod lists;
 mod photos;
 mod pull;
 mod push;
+mod rating;
+mod review;
 mod schema;
+pub use schema::versions as migration_versions;
 
-use chrono::{DateTime, Utc};
+use super::dispatch::{
+    ClaimedNotice, DepartmentQuery, EventMover, MoveOutcome, NoticeClaim, NoticeFinish,
+    NoticeQuery, OverdueNotices,
+};
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use gridwalk_core::protocol::{
-    ConflictView, DeviceId, PushRecord, PushResponse, ReviewOutcome, Scope,
+    ConflictView, DepartmentQueuePage, DeviceId, NoticeView, PushRecord, PushResponse,
+    ReviewOutcome, Scope,
 };
-use gridwalk_core::{Building, BuildingCode, Grid, Sha256Hex};
+use gridwalk_core::{Building, BuildingCode, DepartmentId, EventStatus, Grid, RecordId, Sha256Hex};
 use tokio_postgres::NoTls;
 
 use super::codec::seq_u;
@@ -225,6 +236,120 @@ impl Database for PgDb {
 
     async fn missing_photos(&self, device: &DeviceId) -> Result<Vec<Sha256Hex>, DbError> {
         photos::missing_for_device(&self.client().await?, device).await
+    }
+
+    async fn review_index(
+        &self,
+        policy: gridwalk_core::policy::SupervisionPolicy,
+    ) -> Result<u64, DbError> {
+        review::index(&mut self.client().await?, &policy).await
+    }
+
+    async fn review_queue(
+        &self,
+        p: super::review::ReviewQueueParams,
+    ) -> Result<(Vec<gridwalk_core::protocol::ReviewItem>, bool), DbError> {
+        review::queue(&self.client().await?, &p).await
+    }
+
+    async fn decide_review(
+        &self,
+        p: super::review::DecideParams,
+    ) -> Result<super::review::DecideResult, DbError> {
+        review::decide(&mut self.client().await?, &p).await
+    }
+
+    async fn grid_records(
+        &self,
+        grid: &gridwalk_core::GridId,
+    ) -> Result<Option<super::assessment::GridRecords>, DbError> {
+        review::grid_records(&mut self.client().await?, grid).await
+    }
+
+    async fn append_audit(&self, e: super::audit::NewAuditEntry) -> Result<(), DbError> {
+        audit::append(&self.client().await?, &e).await
+    }
+
+    async fn audit_log(
+        &self,
+        f: super::audit::AuditFilter,
+    ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
+        audit::page(&self.client().await?, &f).await
+    }
+
+    async fn set_user_department(
+        &self,
+        username: &str,
+        department: &DepartmentId,
+    ) -> Result<bool, DbError> {
+        events::set_user_department(&self.client().await?, username, department).await
+    }
+
+    async fn user_department(&self, username: &str) -> Result<Option<DepartmentId>, DbError> {
+        events::user_department(&self.client().await?, username).await
+    }
+
+    async fn department_events(&self, q: DepartmentQuery) -> Result<DepartmentQueuePage, DbError> {
+        events::department_events(&self.client().await?, &q).await
+    }
+
+    async fn move_event(
+        &self,
+        event: RecordId,
+        to: EventStatus,
+        mover: EventMover,
+        now: DateTime<Utc>,
+    ) -> Result<MoveOutcome, DbError> {
+        events::move_event(&mut self.client().await?, event, to, &mover, now).await
+    }
+
+    async fn notices(&self, q: NoticeQuery) -> Result<Vec<NoticeView>, DbError> {
+        events::notices(&self.client().await?, &q).await
+    }
+
+    async fn claim_notices(&self, claim: NoticeClaim) -> Result<Vec<ClaimedNotice>, DbError> {
+        events::claim_notices(&mut self.client().await?, &claim).await
+    }
+
+    async fn finish_notice(&self, finish: NoticeFinish) -> Result<bool, DbError> {
+        events::finish_notice(&mut self.client().await?, &finish).await
+    }
+
+    async fn mark_overdue_notices(&self, today: NaiveDate) -> Result<OverdueNotices, DbError> {
+        events::mark_overdue_notices(&mut self.client().await?, today, Utc::now()).await
+    }
+
+    async fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<crate::rater::RateReport, DbError> {
+        rating::rate_queued(&mut self.client().await?, &rules, today, limit).await
+    }
+
+    async fn queued_ratings(&self) -> Result<u64, DbError> {
+        rating::queued_ratings(&self.client().await?).await
+    }
+
+    async fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        rating::mark_overdue_events(&mut self.client().await?, today, limit, now).await
+    }
+
+    async fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError> {
+        rating::rating_history(&self.client().await?, code).await
+    }
+
+    async fn officer_list(&self, p: crate::db::ListParams) -> Result<crate::db::ListRows, DbError> {
+        lists::officer_list(&self.client().await?, &p).await
     }
 
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {

@@ -27,14 +27,23 @@ pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPageJson, DbErro
     let rows = tx
         .query(
             &format!(
-                "SELECT seq, data::text FROM buildings
+                "SELECT seq, data::text, (SELECT h.entry::text FROM rating_history h
+                     WHERE h.building_code = buildings.code ORDER BY h.id DESC LIMIT 1)
+                 FROM buildings
                  WHERE seq > $1 AND NOT removed AND {pred} ORDER BY seq LIMIT $3"
             ),
             &[&after, &scope_val, &fetch],
         )
         .await?;
+    // Each building comes with the server's latest rating of it (its explanation).
     for r in &rows {
-        items.push((seq_u(r.try_get(0)?), ChangeJson::Building(r.try_get(1)?)));
+        items.push((
+            seq_u(r.try_get(0)?),
+            ChangeJson::Building {
+                data: r.try_get(1)?,
+                rating: r.try_get(2)?,
+            },
+        ));
     }
 
     // A fresh device has nothing to drop, so it gets no tombstones.

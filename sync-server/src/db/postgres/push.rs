@@ -2,6 +2,8 @@ use deadpool_postgres::{Client, Transaction};
 use gridwalk_core::protocol::{DeviceId, PushRecord, PushResponse, RejectCode};
 use std::collections::{BTreeSet, HashSet};
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use gridwalk_core::{Building, CommunityId, GridId, Sha256Hex, StreetId};
 
 use super::allocate_seqs;
@@ -9,6 +11,7 @@ use super::archive::{load_buildings, write_buildings};
 use crate::db::codec::{parse_code, parse_device, parse_record_id, seq_i, seq_u};
 use crate::db::import_plan::Place;
 use crate::db::{DbError, NewRecord, PushCtx, PushError};
+use crate::sync::effects::MergeEffects;
 use crate::sync::plan::{
     BuildingState, Snapshot, check_batch_order, corrected_buildings, named_buildings, plan_push,
 };
@@ -33,6 +36,7 @@ pub async fn push(
         let updates: Vec<&Building> = plan.building_updates.iter().collect();
         write_buildings(&tx, &updates, first + plan.records.len() as u64).await?;
     }
+    write_effects(&tx, &plan.effects, ctx.now).await?;
     if !plan.rejections.is_empty() {
         let ids: Vec<String> = plan.rejections.iter().map(|r| r.id.to_string()).collect();
         let seqs: Vec<i64> = plan
@@ -94,6 +98,52 @@ pub async fn push(
         missing_photos: missing,
         device_last_seq: plan.device_last_seq,
     })
+}
+
+/// Queues the follow-up work of the accepted records (see [`MergeEffects`]).
+async fn write_effects(
+    tx: &Transaction<'_>,
+    fx: &MergeEffects,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if !fx.rate.is_empty() {
+        // A queued row is locked by the no-op update: the rater skips it until this push
+        // commits, so it never drops the row having read the records without this push's.
+        let codes: Vec<&str> = fx.rate.iter().map(|c| c.as_str()).collect();
+        tx.execute(
+            "INSERT INTO rating_queue (building_code, queued_at)
+             SELECT c, $2 FROM UNNEST($1::text[]) AS t (c)
+             ON CONFLICT (building_code) DO UPDATE SET queued_at = rating_queue.queued_at",
+            &[&codes, &now],
+        )
+        .await?;
+    }
+    if !fx.events.is_empty() {
+        let ids: Vec<String> = fx.events.iter().map(|e| e.event.to_string()).collect();
+        let codes: Vec<&str> = fx.events.iter().map(|e| e.building.as_str()).collect();
+        let kinds: Vec<&str> = fx.events.iter().map(|e| e.kind).collect();
+        let cats: Vec<&str> = fx.events.iter().map(|e| e.category.as_str()).collect();
+        let statuses: Vec<&str> = fx.events.iter().map(|e| e.status.as_str()).collect();
+        let deadlines: Vec<Option<NaiveDate>> = fx.events.iter().map(|e| e.deadline).collect();
+        let reported: Vec<DateTime<Utc>> = fx.events.iter().map(|e| e.reported_at).collect();
+        let depts: Vec<Option<&str>> = fx
+            .events
+            .iter()
+            .map(|e| e.dispatch.department().map(|d| d.as_str()))
+            .collect();
+        tx.execute(
+            "INSERT INTO event_states (event_id, building_code, kind, category, status, deadline,
+                 reported_at, updated_at, department)
+             SELECT i, c, k, g, s, d, r, $8, dp
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
+                 $7::timestamptz[], $9::text[]) AS t (i, c, k, g, s, d, r, dp)",
+            &[
+                &ids, &codes, &kinds, &cats, &statuses, &deadlines, &reported, &now, &depts,
+            ],
+        )
+        .await?;
+    }
+    super::events::queue_notices(tx, &fx.notices, now).await
 }
 
 async fn snapshot(

@@ -6,19 +6,30 @@
 
 mod accounts;
 mod archive;
+mod audit;
+mod events;
+mod lists;
 mod photos;
 mod pull;
 mod push;
+mod rating;
+mod review;
 mod schema;
+pub use schema::versions as migration_versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
-use gridwalk_core::protocol::{
-    ConflictView, DeviceId, PushRecord, PushResponse, ReviewOutcome, Scope,
+use super::dispatch::{
+    ClaimedNotice, DepartmentQuery, EventMover, MoveOutcome, NoticeClaim, NoticeFinish,
+    NoticeQuery, OverdueNotices,
 };
-use gridwalk_core::{Building, BuildingCode, Grid, Sha256Hex};
+use chrono::{DateTime, NaiveDate, Utc};
+use gridwalk_core::protocol::{
+    ConflictView, DepartmentQueuePage, DeviceId, NoticeView, PushRecord, PushResponse,
+    ReviewOutcome, Scope,
+};
+use gridwalk_core::{Building, BuildingCode, DepartmentId, EventStatus, Grid, RecordId, Sha256Hex};
 use rusqlite::Connection;
 
 use super::codec::seq_u;
@@ -299,6 +310,130 @@ impl Database for SqliteDb {
         let device = device.clone();
         self.read(move |c| photos::missing_for_device(c, &device))
             .await
+    }
+
+    async fn review_index(
+        &self,
+        policy: gridwalk_core::policy::SupervisionPolicy,
+    ) -> Result<u64, DbError> {
+        self.write(move |c| review::index(c, &policy)).await
+    }
+
+    async fn review_queue(
+        &self,
+        p: super::review::ReviewQueueParams,
+    ) -> Result<(Vec<gridwalk_core::protocol::ReviewItem>, bool), DbError> {
+        self.read(move |c| review::queue(c, &p)).await
+    }
+
+    async fn decide_review(
+        &self,
+        p: super::review::DecideParams,
+    ) -> Result<super::review::DecideResult, DbError> {
+        self.write(move |c| review::decide(c, &p)).await
+    }
+
+    async fn grid_records(
+        &self,
+        grid: &gridwalk_core::GridId,
+    ) -> Result<Option<super::assessment::GridRecords>, DbError> {
+        let grid = grid.clone();
+        self.read(move |c| review::grid_records(c, &grid)).await
+    }
+
+    async fn append_audit(&self, e: super::audit::NewAuditEntry) -> Result<(), DbError> {
+        self.write(move |c| audit::append(c, &e)).await
+    }
+
+    async fn audit_log(
+        &self,
+        f: super::audit::AuditFilter,
+    ) -> Result<(Vec<gridwalk_core::protocol::AuditEntry>, bool), DbError> {
+        self.read(move |c| audit::page(c, &f)).await
+    }
+
+    async fn set_user_department(
+        &self,
+        username: &str,
+        department: &DepartmentId,
+    ) -> Result<bool, DbError> {
+        let (username, department) = (username.to_owned(), department.clone());
+        self.write(move |c| events::set_user_department(c, &username, &department))
+            .await
+    }
+
+    async fn user_department(&self, username: &str) -> Result<Option<DepartmentId>, DbError> {
+        let username = username.to_owned();
+        self.read(move |c| events::user_department(c, &username))
+            .await
+    }
+
+    async fn department_events(&self, q: DepartmentQuery) -> Result<DepartmentQueuePage, DbError> {
+        self.read(move |c| events::department_events(c, &q)).await
+    }
+
+    async fn move_event(
+        &self,
+        event: RecordId,
+        to: EventStatus,
+        mover: EventMover,
+        now: DateTime<Utc>,
+    ) -> Result<MoveOutcome, DbError> {
+        self.write(move |c| events::move_event(c, event, to, &mover, now))
+            .await
+    }
+
+    async fn notices(&self, q: NoticeQuery) -> Result<Vec<NoticeView>, DbError> {
+        self.read(move |c| events::notices(c, &q)).await
+    }
+
+    async fn claim_notices(&self, claim: NoticeClaim) -> Result<Vec<ClaimedNotice>, DbError> {
+        self.write(move |c| events::claim_notices(c, &claim)).await
+    }
+
+    async fn finish_notice(&self, finish: NoticeFinish) -> Result<bool, DbError> {
+        self.write(move |c| events::finish_notice(c, &finish)).await
+    }
+
+    async fn mark_overdue_notices(&self, today: NaiveDate) -> Result<OverdueNotices, DbError> {
+        self.write(move |c| events::mark_overdue_notices(c, today, Utc::now()))
+            .await
+    }
+
+    async fn rate_queued(
+        &self,
+        rules: std::sync::Arc<crate::rater::Rules>,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<crate::rater::RateReport, DbError> {
+        self.write(move |c| rating::rate_queued(c, &rules, today, limit))
+            .await
+    }
+
+    async fn queued_ratings(&self) -> Result<u64, DbError> {
+        self.read(rating::queued_ratings).await
+    }
+
+    async fn mark_overdue_events(
+        &self,
+        today: chrono::NaiveDate,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbError> {
+        self.write(move |c| rating::mark_overdue_events(c, today, limit, now))
+            .await
+    }
+
+    async fn rating_history(
+        &self,
+        code: &BuildingCode,
+    ) -> Result<Vec<gridwalk_core::protocol::RatingEntry>, DbError> {
+        let code = code.clone();
+        self.read(move |c| rating::rating_history(c, &code)).await
+    }
+
+    async fn officer_list(&self, p: crate::db::ListParams) -> Result<crate::db::ListRows, DbError> {
+        self.read(move |c| lists::officer_list(c, &p)).await
     }
 
     async fn bench_raw_insert(&self, rows: Vec<NewRecord>) -> Result<u64, DbError> {

@@ -19,17 +19,26 @@ pub fn pull(c: &mut Connection, p: &PullParams) -> Result<PullPageJson, DbError>
     let mut items: Vec<(u64, ChangeJson)> = Vec::new();
 
     let (pred, scope_val) = scope_sql(&p.scope, "", ":scope");
+    // Each building comes with the server's latest rating of it (its explanation).
     let mut st = tx.prepare(&format!(
-        "SELECT seq, data FROM buildings WHERE seq > :after AND removed = 0 AND {pred}
+        "SELECT seq, data, (SELECT h.entry FROM rating_history h WHERE h.building_code = buildings.code
+             ORDER BY h.id DESC LIMIT 1)
+         FROM buildings WHERE seq > :after AND removed = 0 AND {pred}
          ORDER BY seq LIMIT :fetch"
     ))?;
     let rows = st.query_map(
         named_params! {":after": after, ":scope": scope_val, ":fetch": fetch},
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        },
     )?;
     for row in rows {
-        let (seq, data) = row?;
-        items.push((seq_u(seq), ChangeJson::Building(data)));
+        let (seq, data, rating) = row?;
+        items.push((seq_u(seq), ChangeJson::Building { data, rating }));
     }
 
     // A fresh device has nothing to drop, so it gets no tombstones.

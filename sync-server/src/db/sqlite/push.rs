@@ -9,6 +9,7 @@ use super::{allocate_seqs, ms};
 use crate::db::codec::{parse_device, seq_i, seq_u};
 use crate::db::import_plan::Place;
 use crate::db::{DbError, NewRecord, PushCtx, PushError};
+use crate::sync::effects::MergeEffects;
 use crate::sync::plan::{
     BuildingState, Snapshot, check_batch_order, corrected_buildings, named_buildings, plan_push,
 };
@@ -36,6 +37,7 @@ pub fn push(
             write_building(&tx, b, false, after_records + i as u64)?;
         }
     }
+    write_effects(&tx, &plan.effects, now)?;
     {
         let mut st = tx.prepare_cached(
             "INSERT INTO rejections (device_id, record_id, device_seq, code, message, received_at)
@@ -203,6 +205,36 @@ fn insert_records(
         }
     }
     Ok(())
+}
+
+/// Queues the follow-up work of the accepted records (see [`MergeEffects`]).
+fn write_effects(tx: &Transaction<'_>, fx: &MergeEffects, now: i64) -> Result<(), DbError> {
+    let mut queue = tx.prepare_cached(
+        "INSERT INTO rating_queue (building_code, queued_at) VALUES (?1, ?2)
+         ON CONFLICT (building_code) DO NOTHING",
+    )?;
+    for code in &fx.rate {
+        queue.execute(params![code.as_str(), now])?;
+    }
+    let mut event = tx.prepare_cached(
+        "INSERT INTO event_states (event_id, building_code, kind, category, status, deadline,
+             reported_at, updated_at, department)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for e in &fx.events {
+        event.execute(params![
+            e.event.to_string(),
+            e.building.as_str(),
+            e.kind,
+            e.category.as_str(),
+            e.status.as_str(),
+            e.deadline.map(|d| d.to_string()),
+            ms(e.reported_at),
+            now,
+            e.dispatch.department().map(|d| d.as_str())
+        ])?;
+    }
+    super::events::queue_notices(tx, &fx.notices, now)
 }
 
 fn missing_photos(

@@ -5,9 +5,15 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::db::DbError;
 
-const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, super::rating::V4),
+    (5, super::events::V5),
+];
 
-pub const LATEST: u32 = 1;
+pub const LATEST: u32 = 5;
 
 const V1: &str = r#"
 CREATE TABLE sync_state (
@@ -145,6 +151,84 @@ CREATE TABLE review_outcomes (
 CREATE INDEX review_outcomes_username ON review_outcomes (username, seq);
 "#;
 
+const V2: &str = r#"
+-- The server-side lifecycle of each accepted event (dispatch, notices, overdue sweep keep it).
+CREATE TABLE event_states (
+    event_id TEXT PRIMARY KEY REFERENCES records (record_id),
+    building_code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    deadline TEXT,
+    reported_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX event_states_building ON event_states (building_code);
+CREATE INDEX event_states_status_deadline ON event_states (status, deadline);
+
+-- Buildings whose stars must be recomputed; filled by the push, drained by the rater.
+CREATE TABLE rating_queue (
+    building_code TEXT PRIMARY KEY,
+    queued_at INTEGER NOT NULL
+);
+"#;
+
+/// Supervisor review and the audit log (issue 5, part C).
+const V3: &str = r#"
+CREATE INDEX review_outcomes_record ON review_outcomes (record_id, seq);
+
+-- One immutable row per synced inspection or event, indexed lazily (see db/review.rs).
+CREATE TABLE review_items (
+    record_id TEXT PRIMARY KEY REFERENCES records (record_id),
+    server_seq INTEGER NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    building_code TEXT NOT NULL,
+    username TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    off_site INTEGER NOT NULL,
+    distance_m REAL,
+    accuracy_m REAL,
+    radius_m REAL NOT NULL,
+    corrects TEXT,
+    original TEXT NOT NULL
+);
+CREATE INDEX review_items_building ON review_items (building_code, server_seq);
+-- How far (in server sequence numbers) the records have been indexed for review.
+CREATE TABLE review_index_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_seq INTEGER NOT NULL
+);
+INSERT INTO review_index_state (id, indexed_seq) VALUES (1, 0);
+CREATE INDEX review_items_corrects ON review_items (corrects, server_seq);
+CREATE INDEX review_items_username ON review_items (username, server_seq);
+
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    username TEXT,
+    device_id TEXT,
+    role TEXT,
+    scope_level TEXT,
+    scope_id TEXT,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    personal_data INTEGER NOT NULL,
+    status INTEGER NOT NULL
+);
+CREATE INDEX audit_log_username ON audit_log (username, id);
+CREATE INDEX audit_log_at ON audit_log (at, id);
+CREATE INDEX audit_log_action ON audit_log (action, id);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+"#;
+
 fn current_version(c: &Connection) -> Result<u32, DbError> {
     c.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -212,4 +296,9 @@ pub fn check(c: &mut Connection) -> Result<(), DbError> {
             need: LATEST,
         }),
     }
+}
+
+/// Every migration version this engine knows, in order.
+pub fn versions() -> Vec<u32> {
+    MIGRATIONS.iter().map(|(v, _)| *v).collect()
 }

@@ -139,6 +139,8 @@ pub mod server {
                 },
                 ..ServerConfig::default()
             };
+            // No background rater or sweep: tests that want them turn them on.
+            config.stars.background = false;
             tweak(&mut config);
             let passwords =
                 std::sync::Arc::new(Passwords::new(&config.password_hash).expect("params"));
