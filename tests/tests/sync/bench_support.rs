@@ -12,7 +12,13 @@ async fn sync_bench_pull_fills_an_empty_phone() {
     );
     // Push (nothing) and one page: the pull page is 5,000.
     assert_eq!(f.requests, 1);
-    assert!(f.client_received <= f.wire_down && f.wire_down < f.client_received + 200);
+    // The client does not see the chunked framing of the compressed body (a size line per
+    // chunk of a few kB): allow 200 B and 0.5 %.
+    assert!(
+        f.client_received <= f.wire_down
+            && f.wire_down < f.client_received + 200 + f.client_received / 200,
+        "{f:?}"
+    );
     // Compressed: well under the JSON size.
     assert!(
         (f.wire_down as f64) < 1_200.0 * f.record_json_bytes / 3.0,
