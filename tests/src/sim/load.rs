@@ -127,6 +127,7 @@ pub async fn load(o: &LoadOptions) -> SimResult<LoadReport> {
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(o.concurrency.max(1)));
     let mut tasks = Vec::with_capacity(specs.len());
+    let final_specs = specs.clone();
     for spec in specs {
         let permit = gate
             .clone()
@@ -231,6 +232,28 @@ pub async fn load(o: &LoadOptions) -> SimResult<LoadReport> {
         if p99 < GOAL_P99_MS { "met" } else { "MISSED" },
     );
 
+    // Not measured: once the server has derived the stars of what was pushed, every phone pulls
+    // once more, so the checker compares converged views.
+    super::run::quiesce(&h.data, deadline).await?;
+    for chunk in final_specs.chunks(o.concurrency.max(1)) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .cloned()
+            .map(|spec| {
+                tokio::spawn(async move {
+                    let mut d =
+                        tokio::task::spawn_blocking(move || SimDevice::open(spec, Announce::Quiet))
+                            .await
+                            .map_err(|e| SimError::Setup(e.to_string()))??;
+                    d.settle(deadline).await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await
+                .map_err(|e| SimError::Setup(format!("final pull: {e}")))??;
+        }
+    }
     let data = h.data.clone();
     let kept = h.dir.kept();
     h.server.stop().await?;
