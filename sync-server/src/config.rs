@@ -70,6 +70,11 @@ pub struct ServerConfig {
     pub max_push_records: usize,
     pub default_pull_limit: u32,
     pub max_pull_limit: u32,
+    /// gzip level of response bodies (1 = fastest … 9 = smallest). A pull page of 5,000 buildings
+    /// (3.2 MB of JSON) compresses to 532 kB in ~10 ms at 1, 420 kB in ~17 ms at 2, 323 kB in
+    /// ~35 ms at 6 (release, this machine kind); 2 keeps the bytes well inside the sync goal for a
+    /// fraction of the default level's time.
+    pub response_gzip_level: u32,
     pub records: RecordLimits,
     pub password_hash: PasswordHashParams,
     /// Version of the server's patrol policy document, announced to devices on every pull.
@@ -93,6 +98,7 @@ impl Default for ServerConfig {
             max_push_records: 1_000,
             default_pull_limit: 1_000,
             max_pull_limit: 5_000,
+            response_gzip_level: 2,
             records: RecordLimits::default(),
             password_hash: PasswordHashParams::default(),
             policy_version: 1,
@@ -147,6 +153,9 @@ impl ServerConfig {
         if self.default_pull_limit == 0 || self.default_pull_limit > self.max_pull_limit {
             return bad("default_pull_limit", "must be between 1 and max_pull_limit");
         }
+        if !(1..=9).contains(&self.response_gzip_level) {
+            return bad("response_gzip_level", "must be 1 to 9");
+        }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes", "must be at least 1024");
         }
@@ -195,6 +204,13 @@ mod tests {
             ServerConfig::from_toml("token_ttl_secs = 0", "t.toml"),
             Err(ConfigError::Invalid {
                 field: "token_ttl_secs",
+                ..
+            })
+        ));
+        assert!(matches!(
+            ServerConfig::from_toml("response_gzip_level = 0", "t.toml"),
+            Err(ConfigError::Invalid {
+                field: "response_gzip_level",
                 ..
             })
         ));

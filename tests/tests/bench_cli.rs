@@ -17,7 +17,7 @@ fn unknown_group_exits_2_and_lists_the_groups() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "unknown benchmark group 'nosuchgroup'; the groups are: synth, archive, planning, server, workflows"
+            "unknown benchmark group 'nosuchgroup'; the groups are: synth, archive, planning, server, workflows, sync"
         ),
         "{err}"
     );
@@ -41,6 +41,13 @@ fn list_prints_registered_groups_only() {
         .collect();
     assert_eq!(
         names,
-        vec!["synth", "archive", "planning", "server", "workflows"]
+        vec![
+            "synth",
+            "archive",
+            "planning",
+            "server",
+            "workflows",
+            "sync"
+        ]
     );
 }

@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod change_de;
 mod correction;
 mod error;
 mod events;

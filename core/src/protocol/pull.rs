@@ -99,8 +99,9 @@ pub struct ReviewOutcome {
     pub reviewed_at: DateTime<Utc>,
 }
 
-/// One entry of a pull page, in server order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One entry of a pull page, in server order. Read by a hand-written `Deserialize` (in
+/// `change_de.rs`, same wire form) that skips serde's buffering of tagged enums.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
     /// The building's current file; replaces any copy the device holds.

@@ -12,8 +12,8 @@ use gridwalk_core::protocol::{
 use gridwalk_core::{Building, BuildingCode, DepartmentId, EventStatus, Grid, RecordId, Sha256Hex};
 
 use super::{
-    Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PgDb, PullPage, PullParams,
-    PushCtx, PushError, SessionRow, SqliteDb, StoredBuilding, UserRow,
+    Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PgDb, PullPage, PullPageJson,
+    PullParams, PushCtx, PushError, SessionRow, SqliteDb, StoredBuilding, UserRow,
 };
 use crate::sync::validate::Rejection;
 
@@ -99,6 +99,9 @@ impl Database for AnyDb {
     }
     async fn pull(&self, p: PullParams) -> Result<PullPage, DbError> {
         on_engine!(self, d => d.pull(p).await)
+    }
+    async fn pull_json(&self, p: PullParams) -> Result<PullPageJson, DbError> {
+        on_engine!(self, d => d.pull_json(p).await)
     }
     async fn add_review(&self, outcome: ReviewOutcome) -> Result<Option<u64>, DbError> {
         on_engine!(self, d => d.add_review(outcome).await)

@@ -171,6 +171,12 @@ pub trait Database: Send + Sync + 'static {
     ) -> impl Future<Output = Result<PushResponse, PushError>> + Send;
     /// One page of changes for a scope after a sequence number, from one consistent snapshot.
     fn pull(&self, p: PullParams) -> impl Future<Output = Result<PullPage, DbError>> + Send;
+    /// [`Database::pull`] with the building files left as stored JSON (what the HTTP answer
+    /// needs).
+    fn pull_json(
+        &self,
+        p: PullParams,
+    ) -> impl Future<Output = Result<PullPageJson, DbError>> + Send;
     /// Records a supervisor's decision on a stored record; `None` if the record is unknown.
     fn add_review(
         &self,
@@ -362,14 +368,11 @@ pub fn redact_url(url: &str) -> String {
 /// Merges the per-stream results (each already limited to `limit + 1` rows in sequence order)
 /// into one page of at most `limit` changes. If more than `limit` exist in total, the union of
 /// the streams' first `limit + 1` rows holds more than `limit`, so `has_more` is exact.
-pub(crate) fn merge_page(
-    mut items: Vec<(u64, gridwalk_core::protocol::Change)>,
-    limit: usize,
-) -> PullPage {
+pub(crate) fn merge_page(mut items: Vec<(u64, ChangeJson)>, limit: usize) -> PullPageJson {
     items.sort_by_key(|(seq, _)| *seq);
     let has_more = items.len() > limit;
     items.truncate(limit);
-    PullPage {
+    PullPageJson {
         changes: items,
         has_more,
     }

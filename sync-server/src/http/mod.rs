@@ -30,7 +30,7 @@ use axum::{Json, Router};
 use gridwalk_core::{Catalog, Policy};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -205,6 +205,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.config().max_body_bytes;
+    // Checked to be 1–9 when the configuration is loaded.
+    let gzip_level = i32::try_from(state.config().response_gzip_level).unwrap_or(1);
     Router::new()
         .route("/healthz", get(health))
         .route("/v1/openapi.json", get(openapi_json))
@@ -247,7 +249,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestDecompressionLayer::new())
         .layer(middleware::from_fn(json_errors))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(gzip_level)))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -1,13 +1,14 @@
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use gridwalk_core::protocol::{ErrorCode, PullQuery, PullResponse};
 
 use super::AppState;
 use super::error::ApiFailure;
 use super::extract::require;
 use crate::auth::Caller;
-use crate::db::{Database, PullParams};
+use crate::db::{ChangeJson, Database, PullParams};
 use crate::scope::Action;
 use crate::sync::cursor::{self, Start};
 
@@ -15,7 +16,7 @@ pub async fn pull(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<PullQuery>, QueryRejection>,
-) -> Result<Json<PullResponse>, ApiFailure> {
+) -> Result<Response, ApiFailure> {
     require(&caller, Action::Pull)?;
     let Query(q) =
         query.map_err(|r| ApiFailure::bad_request(ErrorCode::InvalidRequest, r.body_text()))?;
@@ -34,7 +35,7 @@ pub async fn pull(
     };
     let page = state
         .db()
-        .pull(PullParams {
+        .pull_json(PullParams {
             username: caller.username.clone(),
             scope: caller.scope.clone(),
             after_seq,
@@ -46,20 +47,182 @@ pub async fn pull(
     let files = page
         .changes
         .iter()
-        .filter(|(_, c)| matches!(c, gridwalk_core::protocol::Change::Building { .. }))
+        .filter(|(_, c)| matches!(c, ChangeJson::Building { .. }))
         .count();
-    if files > 0 {
-        let target = format!("{files} building files, changes {after_seq}..{next}");
-        crate::audit::personal_read(state.db(), &caller, "GET /v1/sync/pull", target).await?;
-    }
-    let missing_photos = state.db().missing_photos(&caller.device).await?;
-    Ok(Json(PullResponse {
+    let audit = async {
+        if files > 0 {
+            let target = format!("{files} building files, changes {after_seq}..{next}");
+            crate::audit::personal_read(state.db(), &caller, "GET /v1/sync/pull", target).await?;
+        }
+        Ok::<_, ApiFailure>(())
+    };
+    // The audit entry is written (durably) while the photo list is read; both before answering.
+    let (audited, missing_photos) = tokio::join!(audit, state.db().missing_photos(&caller.device));
+    audited?;
+    let missing_photos = missing_photos?;
+    let rest = PullResponse {
         next_cursor: cursor::encode(next, state.server_id(), &caller.scope),
         has_more: page.has_more,
         reset: start == Start::Reset,
         catalog_version: state.catalog().version,
         policy_version: cfg.policy_version,
         missing_photos,
-        changes: page.changes.into_iter().map(|(_, c)| c).collect(),
-    }))
+        changes: Vec::new(),
+    };
+    let body = page_body(&page.changes, &rest)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+fn internal(message: String) -> ApiFailure {
+    tracing::error!(error = %message, "writing a pull page failed");
+    ApiFailure::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Internal,
+        "internal error",
+    )
+}
+
+/// The pull answer: the JSON `rest` (a [`PullResponse`] without changes) serializes to, with
+/// `changes` filled in — building files copied as stored, other changes serialized.
+fn page_body(changes: &[(u64, ChangeJson)], rest: &PullResponse) -> Result<Vec<u8>, ApiFailure> {
+    const HEAD: &str = r#"{"changes":["#;
+    const BUILDING: &str = r#"{"type":"building","building":"#;
+    const RATING: &str = r#","rating":"#;
+    let rest = serde_json::to_string(rest).map_err(|e| internal(e.to_string()))?;
+    // `changes` is the first field of `PullResponse`, so its JSON starts with an empty list.
+    let tail = rest
+        .strip_prefix(HEAD)
+        .and_then(|t| t.strip_prefix(']'))
+        .ok_or_else(|| internal("the pull answer no longer starts with its changes".into()))?;
+    let files: usize = changes
+        .iter()
+        .map(|(_, c)| match c {
+            ChangeJson::Building { data, rating } => {
+                BUILDING.len()
+                    + data.len()
+                    + rating.as_ref().map_or(0, |r| RATING.len() + r.len())
+                    + 2
+            }
+            ChangeJson::Other(_) => 256,
+        })
+        .sum();
+    let mut out = Vec::with_capacity(HEAD.len() + files + tail.len() + 1);
+    out.extend_from_slice(HEAD.as_bytes());
+    for (i, (_, change)) in changes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match change {
+            ChangeJson::Building { data, rating } => {
+                out.extend_from_slice(BUILDING.as_bytes());
+                out.extend_from_slice(data.as_bytes());
+                if let Some(r) = rating {
+                    out.extend_from_slice(RATING.as_bytes());
+                    out.extend_from_slice(r.as_bytes());
+                }
+                out.push(b'}');
+            }
+            ChangeJson::Other(c) => {
+                serde_json::to_writer(&mut out, c).map_err(|e| internal(e.to_string()))?;
+            }
+        }
+    }
+    out.push(b']');
+    out.extend_from_slice(tail.as_bytes());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use gridwalk_core::protocol::{
+        Change, Cursor, RatingEntry, ReviewDecision, ReviewOutcome, TombstoneReason,
+    };
+    use gridwalk_core::{Catalog, Policy, RecordId, Sha256Hex, WorkerId};
+
+    use super::*;
+    use crate::db::codec::building_json;
+    use crate::db::rating_codec::entry_json;
+    use crate::fixtures::{self, DistrictShape};
+
+    #[test]
+    fn the_written_page_is_the_typed_page() {
+        let (_, buildings) = fixtures::district(DistrictShape::SMALL);
+        let rated_at = chrono::DateTime::from_timestamp(1_750_000_000, 0).expect("valid");
+        let entry = RatingEntry {
+            rated_at,
+            rating: gridwalk_core::rating::rate_building(
+                &buildings[1],
+                &[],
+                &[],
+                None,
+                &Catalog::default_catalog().expect("catalog"),
+                &Policy::default_policy().expect("policy"),
+                rated_at.date_naive(),
+            ),
+        };
+        let review = Change::Review {
+            outcome: ReviewOutcome {
+                record: RecordId::new(),
+                decision: ReviewDecision::SentBack,
+                comment: "\"楼栋\" photo missing\n".into(),
+                reviewer: WorkerId::from("supervisor-S01"),
+                reviewed_at: chrono::DateTime::from_timestamp(1_750_000_000, 0).expect("valid"),
+            },
+        };
+        let tomb = Change::Tombstone {
+            code: buildings[2].code.clone(),
+            reason: TombstoneReason::Reassigned,
+        };
+        let stored = vec![
+            (
+                1,
+                ChangeJson::Building {
+                    data: building_json(&buildings[0]).expect("json"),
+                    rating: None,
+                },
+            ),
+            (2, ChangeJson::Other(review.clone())),
+            (
+                3,
+                ChangeJson::Building {
+                    data: building_json(&buildings[1]).expect("json"),
+                    rating: Some(entry_json(&entry).expect("json")),
+                },
+            ),
+            (4, ChangeJson::Other(tomb.clone())),
+        ];
+        let typed = PullResponse {
+            changes: vec![
+                Change::Building {
+                    building: Box::new(buildings[0].clone()),
+                    rating: None,
+                },
+                review,
+                Change::Building {
+                    building: Box::new(buildings[1].clone()),
+                    rating: Some(Box::new(entry)),
+                },
+                tomb,
+            ],
+            next_cursor: Cursor("c-42".into()),
+            has_more: true,
+            reset: false,
+            catalog_version: 3,
+            policy_version: 7,
+            missing_photos: vec![Sha256Hex::of_bytes(b"photo")],
+        };
+        let rest = PullResponse {
+            changes: Vec::new(),
+            ..typed.clone()
+        };
+        let body = page_body(&stored, &rest).expect("writes");
+        let written: serde_json::Value = serde_json::from_slice(&body).expect("valid JSON");
+        assert_eq!(written, serde_json::to_value(&typed).expect("json"));
+        let read: PullResponse = serde_json::from_slice(&body).expect("reads");
+        assert_eq!(read, typed);
+
+        let empty = page_body(&[], &rest).expect("writes");
+        let read: PullResponse = serde_json::from_slice(&empty).expect("reads");
+        assert!(read.changes.is_empty() && read.has_more);
+    }
 }

@@ -16,6 +16,7 @@ mod planning;
 pub mod png;
 mod server;
 pub mod stats;
+mod sync;
 mod synth;
 mod workflows;
 
@@ -116,7 +117,13 @@ pub fn groups() -> Vec<Group> {
                     overdue sweep (quick: 10%; PostgreSQL needs GRIDWALK_TEST_PG_URL)",
             run: workflows::run,
         },
-        // Later groups: `sync`.
+        Group {
+            name: "sync",
+            about: "the phone's sync against the server over loopback: pull 10,000 buildings into \
+                    an empty phone, push 10,000 inspections; time and bytes on the wire against \
+                    the issue-6 goals, median of 5 runs (quick: 1,000 records, 1 run)",
+            run: sync::run,
+        },
     ]
 }
 
@@ -270,8 +277,70 @@ mod tests {
         let names: Vec<_> = groups().iter().map(|g| g.name).collect();
         assert_eq!(
             names,
-            vec!["synth", "archive", "planning", "server", "workflows"]
+            vec![
+                "synth",
+                "archive",
+                "planning",
+                "server",
+                "workflows",
+                "sync"
+            ]
         );
+    }
+
+    #[test]
+    fn the_sync_group_measures_both_directions_against_the_goals_when_quick() {
+        let (r, out) = run_to_string(&["--quick", "--only", "sync"], &groups());
+        r.expect("sync runs");
+        let figures: Vec<Figure> = out
+            .lines()
+            .map(|l| Figure::parse_line(l).expect("a figure line"))
+            .collect();
+        let get = |name: &str| {
+            figures
+                .iter()
+                .find(|f| f.name == name)
+                .unwrap_or_else(|| panic!("{name} missing from {out}"))
+        };
+        assert_eq!(get("sync.records").value, 1_000.0);
+        assert_eq!(get("sync.runs").value, 1.0);
+        for dir in ["pull", "push"] {
+            for (what, unit) in [
+                ("record_json_bytes", "B"),
+                ("ms", "ms"),
+                ("phase_ms", "ms"),
+                ("wire_up_mb", "MB"),
+                ("wire_down_mb", "MB"),
+                ("wire_mb", "MB"),
+                ("requests", "count"),
+            ] {
+                let f = get(&format!("sync.{dir}_{what}"));
+                assert!(f.value > 0.0, "{f:?}");
+                assert_eq!(f.unit, unit, "{f:?}");
+            }
+            let up = get(&format!("sync.{dir}_wire_up_mb")).value;
+            let down = get(&format!("sync.{dir}_wire_down_mb")).value;
+            let total = get(&format!("sync.{dir}_wire_mb")).value;
+            assert!((up + down - total).abs() < 1e-5, "{up} + {down} != {total}");
+            // The goal sits right after the figure it bounds, scaled to a tenth of the volume.
+            let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
+            let at = |n: &str| names.iter().position(|x| *x == n).expect("present");
+            assert_eq!(
+                at(&format!("sync.{dir}_goal_ms")),
+                at(&format!("sync.{dir}_ms")) + 1
+            );
+            assert_eq!(
+                at(&format!("sync.{dir}_wire_goal_mb")),
+                at(&format!("sync.{dir}_wire_mb")) + 1
+            );
+            assert!((get(&format!("sync.{dir}_wire_goal_mb")).value - 0.11).abs() < 1e-9);
+        }
+        assert!((get("sync.pull_goal_ms").value - 18.5).abs() < 1e-9);
+        assert!((get("sync.push_goal_ms").value - 25.0).abs() < 1e-9);
+        // A pull of 1,000 buildings is one page (5,000 per page); a push of 1,000 is one batch
+        // (1,000 per batch) and then a pull that finds nothing.
+        assert_eq!(get("sync.pull_requests").value, 1.0);
+        assert_eq!(get("sync.push_requests").value, 2.0);
     }
 
     #[test]

@@ -34,8 +34,8 @@ use tokio_postgres::NoTls;
 
 use super::codec::seq_u;
 use super::{
-    Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PullPage, PullParams,
-    PushCtx, PushError, SessionRow, StoredBuilding, UserRow,
+    Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PullPage, PullPageJson,
+    PullParams, PushCtx, PushError, SessionRow, StoredBuilding, UserRow,
 };
 use crate::sync::validate::Rejection;
 
@@ -195,6 +195,10 @@ impl Database for PgDb {
     }
 
     async fn pull(&self, p: PullParams) -> Result<PullPage, DbError> {
+        pull::pull(&mut self.client().await?, &p).await?.parse()
+    }
+
+    async fn pull_json(&self, p: PullParams) -> Result<PullPageJson, DbError> {
         pull::pull(&mut self.client().await?, &p).await
     }
 

@@ -7,13 +7,11 @@ use tokio_postgres::IsolationLevel;
 
 use super::allocate_seqs;
 use crate::db::codec::{
-    left_scope_sql, parse_building, parse_code, parse_device, parse_record_id, scope_sql, seq_i,
-    seq_u,
+    left_scope_sql, parse_code, parse_device, parse_record_id, scope_sql, seq_i, seq_u,
 };
-use crate::db::rating_codec::parse_entry;
-use crate::db::{DbError, PullPage, PullParams, merge_page};
+use crate::db::{ChangeJson, DbError, PullPageJson, PullParams, merge_page};
 
-pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPage, DbError> {
+pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPageJson, DbError> {
     // One snapshot for all three streams.
     let tx = c
         .build_transaction()
@@ -23,7 +21,7 @@ pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPage, DbError> {
         .await?;
     let fetch = i64::from(p.limit) + 1;
     let after = seq_i(p.after_seq);
-    let mut items: Vec<(u64, Change)> = Vec::new();
+    let mut items: Vec<(u64, ChangeJson)> = Vec::new();
 
     let (pred, scope_val) = scope_sql(&p.scope, "", "$2::text");
     let rows = tx
@@ -39,13 +37,11 @@ pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPage, DbError> {
         .await?;
     // Each building comes with the server's latest rating of it (its explanation).
     for r in &rows {
-        let data: String = r.try_get(1)?;
-        let rating: Option<String> = r.try_get(2)?;
         items.push((
             seq_u(r.try_get(0)?),
-            Change::Building {
-                building: Box::new(parse_building(&data)?),
-                rating: rating.map(|e| parse_entry(&e).map(Box::new)).transpose()?,
+            ChangeJson::Building {
+                data: r.try_get(1)?,
+                rating: r.try_get(2)?,
             },
         ));
     }
@@ -69,10 +65,10 @@ pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPage, DbError> {
                 .ok_or_else(|| DbError::Corrupt(format!("tombstone reason '{reason}'")))?;
             items.push((
                 seq_u(r.try_get(0)?),
-                Change::Tombstone {
+                ChangeJson::Other(Change::Tombstone {
                     code: parse_code(&code)?,
                     reason,
-                },
+                }),
             ));
         }
     }
@@ -91,7 +87,7 @@ pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPage, DbError> {
             .ok_or_else(|| DbError::Corrupt(format!("review decision '{decision}'")))?;
         items.push((
             seq_u(r.try_get(0)?),
-            Change::Review {
+            ChangeJson::Other(Change::Review {
                 outcome: ReviewOutcome {
                     record: parse_record_id(&record)?,
                     decision,
@@ -99,7 +95,7 @@ pub async fn pull(c: &mut Client, p: &PullParams) -> Result<PullPage, DbError> {
                     reviewer: WorkerId(r.try_get(4)?),
                     reviewed_at: r.try_get(5)?,
                 },
-            },
+            }),
         ));
     }
     tx.commit().await?;

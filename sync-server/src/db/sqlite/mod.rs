@@ -34,8 +34,8 @@ use rusqlite::Connection;
 
 use super::codec::seq_u;
 use super::{
-    Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PullPage, PullParams,
-    PushCtx, PushError, SessionRow, StoredBuilding, UserRow,
+    Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PullPage, PullPageJson,
+    PullParams, PushCtx, PushError, SessionRow, StoredBuilding, UserRow,
 };
 use crate::sync::validate::Rejection;
 
@@ -258,6 +258,10 @@ impl Database for SqliteDb {
     }
 
     async fn pull(&self, p: PullParams) -> Result<PullPage, DbError> {
+        self.read(move |c| pull::pull(c, &p)?.parse()).await
+    }
+
+    async fn pull_json(&self, p: PullParams) -> Result<PullPageJson, DbError> {
         self.read(move |c| pull::pull(c, &p)).await
     }
 

@@ -6,19 +6,17 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, named_params,
 
 use super::{allocate_seqs, from_ms, ms};
 use crate::db::codec::{
-    left_scope_sql, parse_building, parse_code, parse_device, parse_json, parse_record_id,
-    scope_sql, seq_i, seq_u,
+    left_scope_sql, parse_code, parse_device, parse_json, parse_record_id, scope_sql, seq_i, seq_u,
 };
-use crate::db::rating_codec::parse_entry;
-use crate::db::{DbError, PullPage, PullParams};
+use crate::db::{ChangeJson, DbError, PullPageJson, PullParams};
 
-pub fn pull(c: &mut Connection, p: &PullParams) -> Result<PullPage, DbError> {
+pub fn pull(c: &mut Connection, p: &PullParams) -> Result<PullPageJson, DbError> {
     // One read transaction: all three streams come from the same snapshot.
     let tx = c.transaction_with_behavior(TransactionBehavior::Deferred)?;
     let limit = p.limit as usize;
     let fetch = i64::from(p.limit) + 1;
     let after = seq_i(p.after_seq);
-    let mut items: Vec<(u64, Change)> = Vec::new();
+    let mut items: Vec<(u64, ChangeJson)> = Vec::new();
 
     let (pred, scope_val) = scope_sql(&p.scope, "", ":scope");
     // Each building comes with the server's latest rating of it (its explanation).
@@ -40,9 +38,7 @@ pub fn pull(c: &mut Connection, p: &PullParams) -> Result<PullPage, DbError> {
     )?;
     for row in rows {
         let (seq, data, rating) = row?;
-        let building = Box::new(parse_building(&data)?);
-        let rating = rating.map(|e| parse_entry(&e).map(Box::new)).transpose()?;
-        items.push((seq_u(seq), Change::Building { building, rating }));
+        items.push((seq_u(seq), ChangeJson::Building { data, rating }));
     }
 
     // A fresh device has nothing to drop, so it gets no tombstones.
@@ -68,10 +64,10 @@ pub fn pull(c: &mut Connection, p: &PullParams) -> Result<PullPage, DbError> {
                 .ok_or_else(|| DbError::Corrupt(format!("tombstone reason '{reason}'")))?;
             items.push((
                 seq_u(seq),
-                Change::Tombstone {
+                ChangeJson::Other(Change::Tombstone {
                     code: parse_code(&code)?,
                     reason,
-                },
+                }),
             ));
         }
     }
@@ -99,7 +95,7 @@ pub fn pull(c: &mut Connection, p: &PullParams) -> Result<PullPage, DbError> {
             .ok_or_else(|| DbError::Corrupt(format!("review decision '{decision}'")))?;
         items.push((
             seq_u(seq),
-            Change::Review {
+            ChangeJson::Other(Change::Review {
                 outcome: ReviewOutcome {
                     record: parse_record_id(&record)?,
                     decision,
@@ -107,7 +103,7 @@ pub fn pull(c: &mut Connection, p: &PullParams) -> Result<PullPage, DbError> {
                     reviewer: WorkerId(reviewer),
                     reviewed_at: from_ms(at)?,
                 },
-            },
+            }),
         ));
     }
     Ok(crate::db::merge_page(items, limit))
