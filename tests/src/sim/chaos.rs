@@ -153,7 +153,7 @@ async fn kill_server(
     let devices = crowd
         .await
         .map_err(|e| SimError::Setup(format!("devices: {e}")))??;
-    let devices = settle_all(devices, deadline).await?;
+    let devices = settle_all(devices, deadline, Some(&h.data)).await?;
     println!("{}", stats_line(&total_stats(&devices)));
     restart_ms.sort_by(f64::total_cmp);
     println!(
@@ -188,7 +188,7 @@ async fn faulty_network(
     }
     let devices = patrol_all(specs, None, deadline).await?;
     // The network stays bad while the phones settle too.
-    let devices = settle_all(devices, deadline).await?;
+    let devices = settle_all(devices, deadline, Some(&h.data)).await?;
     println!("{}", stats_line(&total_stats(&devices)));
     let injected: Vec<String> = proxy
         .injected()
@@ -230,7 +230,7 @@ async fn clock_skew(
         .map(|s| format!("{:+.1}d", s.skew_s as f64 / 86_400.0))
         .collect();
     let devices = patrol_all(specs, None, deadline).await?;
-    let devices = settle_all(devices, deadline).await?;
+    let devices = settle_all(devices, deadline, Some(&h.data)).await?;
     println!("{}", stats_line(&total_stats(&devices)));
     println!("chaos: clock-skew: phone clocks off by {}", skews.join(" "));
     Ok(h)

@@ -82,6 +82,9 @@ pub enum Command {
         /// 1% of Bao'an (48 grids) instead of all 4,833 grids.
         #[arg(long)]
         quick: bool,
+        /// Another fraction of Bao'an (0 < F <= 1; overrides --quick).
+        #[arg(long)]
+        scale: Option<f64>,
         #[arg(long, value_enum, default_value_t = Engine::Sqlite)]
         engine: Engine,
         #[arg(long, default_value_t = 1)]
@@ -92,6 +95,9 @@ pub enum Command {
         /// Records per phone.
         #[arg(long, default_value_t = 50)]
         records: usize,
+        /// Phones record offline before the clock starts; only logins and syncs are timed.
+        #[arg(long)]
+        sync_only: bool,
         #[arg(long)]
         keep: Option<PathBuf>,
         #[arg(long, default_value_t = 1800)]
@@ -245,19 +251,32 @@ async fn dispatch(command: Command) -> SimResult<ExitCode> {
         }
         Command::Load {
             quick,
+            scale,
             engine,
             seed,
             concurrency,
             records,
+            sync_only,
             keep,
             time_limit,
         } => {
+            let fraction = match scale {
+                Some(f) if f > 0.0 && f <= 1.0 => f,
+                Some(f) => {
+                    return Err(SimError::Setup(format!(
+                        "--scale {f}: give a fraction above 0 and at most 1"
+                    )));
+                }
+                None if quick => load::QUICK_FRACTION,
+                None => 1.0,
+            };
             let o = LoadOptions {
-                quick,
+                fraction,
                 engine,
                 seed,
                 concurrency,
                 records,
+                sync_only,
                 keep,
                 time_limit: Duration::from_secs(time_limit),
             };

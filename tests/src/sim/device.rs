@@ -14,7 +14,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use gridwalk_core::protocol::Scope;
 use gridwalk_core::store::{Archive, ArchiveOptions, FieldRecord, FixedClock, StoreResult};
 use gridwalk_core::sync::{ProgressObserver, SyncClient, SyncConfig, SyncError, SyncPhase};
-use gridwalk_core::{Catalog, Policy, WorkerId};
+use gridwalk_core::{Building, Catalog, Event, Policy, WorkerId};
 use serde::{Deserialize, Serialize};
 
 use super::script::{DayScript, DayShape, Patrol, Step, generate_day};
@@ -323,6 +323,19 @@ impl SimDevice {
         let (buildings, open_events) = self
             .store(move |a| Ok((a.buildings_in_grid(&g)?, a.open_events_for_grid(&g)?)))
             .await?;
+        self.plan_with(day, &buildings, &open_events)
+    }
+
+    /// Generates day `day` over the given buildings (all of one grid: the worker's).
+    pub fn plan_with(
+        &self,
+        day: u32,
+        buildings: &[Building],
+        open_events: &[Event],
+    ) -> SimResult<DayScript> {
+        let Some(grid) = buildings.first().map(|b| b.grid.clone()) else {
+            return Err(self.fail("no buildings to plan a day over"));
+        };
         let worker = WorkerId(self.spec.username.clone());
         let patrol = Patrol {
             device: self.spec.index,
@@ -330,8 +343,8 @@ impl SimDevice {
             seed: self.spec.seed,
             worker: &worker,
             grid: &grid,
-            buildings: &buildings,
-            open_events: &open_events,
+            buildings,
+            open_events,
             first_day: self.spec.first_day,
             skew: chrono::Duration::seconds(self.spec.skew_s),
         };

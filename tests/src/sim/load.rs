@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gridwalk_core::Building;
+
 use tokio::sync::Semaphore;
 
 use super::check::Verdict;
@@ -20,19 +22,24 @@ use super::device::{Announce, DeviceSpec, DeviceStats, SimDevice};
 use super::procstat;
 use super::proxy::{Endpoint, FaultPlan, Proxy};
 use super::run::{Harness, RunDir, stats_line};
-use super::script::DayShape;
+use super::script::{DayShape, Step};
 use super::world::{Engine, World};
 use super::{SimError, SimResult};
 use crate::bench::{Figure, stats};
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
-    pub quick: bool,
+    /// The fraction of Bao'an (1.0: all 4,833 grids).
+    pub fraction: f64,
     pub engine: Engine,
     pub seed: u64,
     /// Phones syncing at the same time.
     pub concurrency: usize,
     pub records: usize,
+    /// The phones record their day offline before the clock starts; the measured window is each
+    /// phone's login and one sync (bootstrap pull and push of the day's records): the server's
+    /// side of the day without most of the phones' own work.
+    pub sync_only: bool,
     pub keep: Option<PathBuf>,
     pub time_limit: Duration,
 }
@@ -66,8 +73,9 @@ fn phones_parent() -> Option<PathBuf> {
 
 pub async fn load(o: &LoadOptions) -> SimResult<LoadReport> {
     let mut figures = Vec::new();
+    let prefix = if o.sync_only { "load_sync" } else { "load" };
     let setup = Instant::now();
-    let fraction = if o.quick { QUICK_FRACTION } else { 1.0 };
+    let fraction = o.fraction;
     let world = tokio::task::spawn_blocking({
         let seed = o.seed;
         move || World::baoan(seed, fraction)
@@ -115,26 +123,224 @@ pub async fn load(o: &LoadOptions) -> SimResult<LoadReport> {
     );
     figure(
         &mut figures,
-        "load.setup_s",
+        &format!("{prefix}.setup_s"),
         setup.elapsed().as_secs_f64(),
         "s",
     )?;
 
     let deadline = Instant::now() + o.time_limit;
+    if o.sync_only {
+        // Before the clock starts: every phone records its day offline, about its own grid's
+        // buildings (as the district knows them; the phone has not pulled yet).
+        let t = Instant::now();
+        let jobs: Vec<(DeviceSpec, Vec<Building>)> = specs
+            .iter()
+            .zip(h.world.workers())
+            .map(|(s, (g, _))| {
+                (
+                    s.clone(),
+                    h.world.buildings_of(g).into_iter().cloned().collect(),
+                )
+            })
+            .collect();
+        crowd(jobs, o.concurrency, move |(spec, buildings)| {
+            record_offline(spec, buildings)
+        })
+        .await?;
+        eprintln!(
+            "load: {} phones recorded their day offline in {:.1} s",
+            specs.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
     let server_cpu0 = h.server.cpu_seconds();
     let sim_cpu0 = procstat::self_cpu_seconds().unwrap_or(0.0);
     let machine0 = procstat::machine_busy_seconds().unwrap_or(0.0);
     let started = Instant::now();
-    let gate = Arc::new(Semaphore::new(o.concurrency.max(1)));
-    let mut tasks = Vec::with_capacity(specs.len());
-    for spec in specs {
+    let final_specs = specs.clone();
+    let totals = if o.sync_only {
+        crowd(specs, o.concurrency, move |spec| sync_phone(spec, deadline)).await
+    } else {
+        crowd(specs, o.concurrency, move |spec| one_phone(spec, deadline)).await
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let server_cpu = h.server.cpu_seconds() - server_cpu0;
+    let sim_cpu = procstat::self_cpu_seconds().unwrap_or(0.0) - sim_cpu0;
+    let machine = procstat::machine_busy_seconds().unwrap_or(0.0) - machine0;
+    let mut totals = totals?;
+    if o.sync_only {
+        // The day's records were recorded before the clock; they are the ones this window synced.
+        totals.records = u64::from(workers) * o.records as u64;
+    }
+    proxy.drain(Duration::from_secs(10)).await;
+    println!("{}", stats_line(&totals));
+
+    figure(
+        &mut figures,
+        &format!("{prefix}.devices"),
+        f64::from(workers),
+        "count",
+    )?;
+    figure(
+        &mut figures,
+        &format!("{prefix}.buildings"),
+        h.world.buildings.len() as f64,
+        "count",
+    )?;
+    figure(
+        &mut figures,
+        &format!("{prefix}.concurrency"),
+        o.concurrency as f64,
+        "count",
+    )?;
+    figure(
+        &mut figures,
+        &format!("{prefix}.records"),
+        totals.records as f64,
+        "count",
+    )?;
+    figure(&mut figures, &format!("{prefix}.wall_s"), wall, "s")?;
+    figure(
+        &mut figures,
+        &format!("{prefix}.records_per_s"),
+        totals.records as f64 / wall.max(1e-9),
+        "1/s",
+    )?;
+    figure(
+        &mut figures,
+        &format!("{prefix}.sync_failures"),
+        totals.syncs_failed as f64,
+        "count",
+    )?;
+    let timed = proxy.timed();
+    figure(
+        &mut figures,
+        &format!("{prefix}.requests"),
+        timed.len() as f64,
+        "count",
+    )?;
+    let mut all = Vec::with_capacity(timed.len());
+    for ep in Endpoint::ALL {
+        let ms: Vec<f64> = timed
+            .iter()
+            .filter(|t| t.endpoint == ep && t.answered)
+            .map(|t| t.ms)
+            .collect();
+        if ms.is_empty() {
+            continue;
+        }
+        all.extend_from_slice(&ms);
+        let name = ep.as_str();
+        figure(
+            &mut figures,
+            &format!("{prefix}.{name}.requests"),
+            ms.len() as f64,
+            "count",
+        )?;
+        for (p, label) in [(50.0, "p50"), (95.0, "p95"), (99.0, "p99")] {
+            let v = stats::percentile(&ms, p).unwrap_or(0.0);
+            figure(
+                &mut figures,
+                &format!("{prefix}.{name}.{label}_ms"),
+                v,
+                "ms",
+            )?;
+        }
+        figure(
+            &mut figures,
+            &format!("{prefix}.{name}.max_ms"),
+            stats::max(&ms).unwrap_or(0.0),
+            "ms",
+        )?;
+    }
+    let p99 = stats::percentile(&all, 99.0).unwrap_or(0.0);
+    figure(&mut figures, &format!("{prefix}.all.p99_ms"), p99, "ms")?;
+    figure(
+        &mut figures,
+        &format!("{prefix}.server_cpu_s"),
+        server_cpu,
+        "s",
+    )?;
+    figure(&mut figures, &format!("{prefix}.sim_cpu_s"), sim_cpu, "s")?;
+    figure(
+        &mut figures,
+        &format!("{prefix}.machine_busy_cpu_s"),
+        machine,
+        "s",
+    )?;
+    println!(
+        "load: goal wall <= {GOAL_WALL_S:.0} s: {}; goal p99 < {GOAL_P99_MS:.0} ms: {}",
+        if wall <= GOAL_WALL_S { "met" } else { "MISSED" },
+        if p99 < GOAL_P99_MS { "met" } else { "MISSED" },
+    );
+
+    // Not measured: once the server has derived the stars of what was pushed, every phone pulls
+    // once more, so the checker compares converged views.
+    super::run::quiesce(&h.data, deadline).await?;
+    for chunk in final_specs.chunks(o.concurrency.max(1)) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .cloned()
+            .map(|spec| {
+                tokio::spawn(async move {
+                    let mut d =
+                        tokio::task::spawn_blocking(move || SimDevice::open(spec, Announce::Quiet))
+                            .await
+                            .map_err(|e| SimError::Setup(e.to_string()))??;
+                    d.settle(deadline).await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await
+                .map_err(|e| SimError::Setup(format!("final pull: {e}")))??;
+        }
+    }
+    let data = h.data.clone();
+    let kept = h.dir.kept();
+    h.server.stop().await?;
+    let verdict = super::check::check(&data, &devices_root).await;
+    if !kept {
+        data.drop_pg_schema().await?;
+    }
+    drop(phones_dir);
+    Ok(LoadReport {
+        figures,
+        verdict: verdict?,
+    })
+}
+
+/// One phone's day under load: bootstrap, 50 records, one sync (again only if it failed).
+async fn one_phone(spec: DeviceSpec, deadline: Instant) -> SimResult<DeviceStats> {
+    let mut d = open(spec).await?;
+    d.bootstrap(deadline).await?;
+    let script = d.plan(0).await?;
+    d.run_day(&script).await?;
+    let counts = d.store(|a| a.sync_counts()).await?;
+    if counts.pending_records > 0 || counts.pending_photos > 0 {
+        d.settle(deadline).await?;
+    }
+    Ok(d.stats.clone())
+}
+
+/// Runs `job` for every item, `concurrency` at a time; adds up the phones' stats.
+async fn crowd<T, F, Fut>(items: Vec<T>, concurrency: usize, job: F) -> SimResult<DeviceStats>
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = SimResult<DeviceStats>> + Send + 'static,
+{
+    let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = Vec::with_capacity(items.len());
+    for item in items {
         let permit = gate
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| SimError::Setup(e.to_string()))?;
+        let fut = job(item);
         tasks.push(tokio::spawn(async move {
-            let r = one_phone(spec, deadline).await;
+            let r = fut.await;
             drop(permit);
             r
         }));
@@ -152,110 +358,30 @@ pub async fn load(o: &LoadOptions) -> SimResult<LoadReport> {
             }
         }
     }
-    let wall = started.elapsed().as_secs_f64();
-    let server_cpu = h.server.cpu_seconds() - server_cpu0;
-    let sim_cpu = procstat::self_cpu_seconds().unwrap_or(0.0) - sim_cpu0;
-    let machine = procstat::machine_busy_seconds().unwrap_or(0.0) - machine0;
-    if let Some(e) = first_err {
-        return Err(e);
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(totals),
     }
-    proxy.drain(Duration::from_secs(10)).await;
-    println!("{}", stats_line(&totals));
-
-    figure(&mut figures, "load.devices", f64::from(workers), "count")?;
-    figure(
-        &mut figures,
-        "load.buildings",
-        h.world.buildings.len() as f64,
-        "count",
-    )?;
-    figure(
-        &mut figures,
-        "load.concurrency",
-        o.concurrency as f64,
-        "count",
-    )?;
-    figure(&mut figures, "load.records", totals.records as f64, "count")?;
-    figure(&mut figures, "load.wall_s", wall, "s")?;
-    figure(
-        &mut figures,
-        "load.records_per_s",
-        totals.records as f64 / wall.max(1e-9),
-        "1/s",
-    )?;
-    figure(
-        &mut figures,
-        "load.sync_failures",
-        totals.syncs_failed as f64,
-        "count",
-    )?;
-    let timed = proxy.timed();
-    figure(&mut figures, "load.requests", timed.len() as f64, "count")?;
-    let mut all = Vec::with_capacity(timed.len());
-    for ep in Endpoint::ALL {
-        let ms: Vec<f64> = timed
-            .iter()
-            .filter(|t| t.endpoint == ep && t.answered)
-            .map(|t| t.ms)
-            .collect();
-        if ms.is_empty() {
-            continue;
-        }
-        all.extend_from_slice(&ms);
-        let name = ep.as_str();
-        figure(
-            &mut figures,
-            &format!("load.{name}.requests"),
-            ms.len() as f64,
-            "count",
-        )?;
-        for (p, label) in [(50.0, "p50"), (95.0, "p95"), (99.0, "p99")] {
-            let v = stats::percentile(&ms, p).unwrap_or(0.0);
-            figure(&mut figures, &format!("load.{name}.{label}_ms"), v, "ms")?;
-        }
-        figure(
-            &mut figures,
-            &format!("load.{name}.max_ms"),
-            stats::max(&ms).unwrap_or(0.0),
-            "ms",
-        )?;
-    }
-    let p99 = stats::percentile(&all, 99.0).unwrap_or(0.0);
-    figure(&mut figures, "load.all.p99_ms", p99, "ms")?;
-    figure(&mut figures, "load.server_cpu_s", server_cpu, "s")?;
-    figure(&mut figures, "load.sim_cpu_s", sim_cpu, "s")?;
-    figure(&mut figures, "load.machine_busy_cpu_s", machine, "s")?;
-    println!(
-        "load: goal wall <= {GOAL_WALL_S:.0} s: {}; goal p99 < {GOAL_P99_MS:.0} ms: {}",
-        if wall <= GOAL_WALL_S { "met" } else { "MISSED" },
-        if p99 < GOAL_P99_MS { "met" } else { "MISSED" },
-    );
-
-    let data = h.data.clone();
-    let kept = h.dir.kept();
-    h.server.stop().await?;
-    let verdict = super::check::check(&data, &devices_root).await;
-    if !kept {
-        data.drop_pg_schema().await?;
-    }
-    drop(phones_dir);
-    Ok(LoadReport {
-        figures,
-        verdict: verdict?,
-    })
 }
 
-/// One phone's day under load: bootstrap, 50 records, one sync (again only if it failed).
-async fn one_phone(spec: DeviceSpec, deadline: Instant) -> SimResult<DeviceStats> {
-    let mut d = tokio::task::spawn_blocking(move || SimDevice::open(spec, Announce::Quiet))
+async fn open(spec: DeviceSpec) -> SimResult<SimDevice> {
+    tokio::task::spawn_blocking(move || SimDevice::open(spec, Announce::Quiet))
         .await
-        .map_err(|e| SimError::Setup(e.to_string()))??;
-    d.bootstrap(deadline).await?;
-    let script = d.plan(0).await?;
+        .map_err(|e| SimError::Setup(e.to_string()))?
+}
+
+/// `--sync-only`, before the clock: the day recorded offline (no sync).
+async fn record_offline(spec: DeviceSpec, buildings: Vec<Building>) -> SimResult<DeviceStats> {
+    let mut d = open(spec).await?;
+    let mut script = d.plan_with(0, &buildings, &[])?;
+    script.steps.retain(|s| !matches!(s, Step::Sync));
     d.run_day(&script).await?;
-    let counts = d.store(|a| a.sync_counts()).await?;
-    if counts.pending_records > 0 || counts.pending_photos > 0 {
-        d.settle(deadline).await?;
-    }
+    Ok(DeviceStats::default())
+}
+
+/// `--sync-only`, on the clock: log in and sync until everything is on the server.
+async fn sync_phone(spec: DeviceSpec, deadline: Instant) -> SimResult<DeviceStats> {
+    let mut d = open(spec).await?;
+    d.settle(deadline).await?;
     Ok(d.stats.clone())
 }

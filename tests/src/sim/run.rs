@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use gridwalk_server::db::Database;
+
 use super::check::{self, Verdict};
 use super::device::{Announce, DeviceSpec, DeviceStats, SimDevice};
 use super::server::ServerProcess;
@@ -190,7 +192,37 @@ async fn join_all<T>(tasks: Vec<tokio::task::JoinHandle<SimResult<T>>>) -> SimRe
 
 /// Every device syncs until it has nothing left to send, then once more so that every device has
 /// pulled what the others' pushes changed.
-pub async fn settle_all(devices: Vec<SimDevice>, deadline: Instant) -> SimResult<Vec<SimDevice>> {
+/// Waits until the server's background rater has drained its queue: stars are derived after a
+/// push, off its path (ADR 0018), so a device's view can only equal the server's once the server
+/// is quiet and the device has pulled again.
+pub async fn quiesce(data: &ServerData, deadline: Instant) -> SimResult<()> {
+    let db = gridwalk_server::db::open(&data.db_url)
+        .await
+        .map_err(|e| SimError::Setup(format!("open the server database: {e}")))?;
+    loop {
+        let queued = db
+            .queued_ratings()
+            .await
+            .map_err(|e| SimError::Setup(format!("read the rating queue: {e}")))?;
+        if queued == 0 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(SimError::Setup(format!(
+                "the server still has {queued} buildings to rate at the deadline"
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Every device syncs until nothing is pending, then again after the server is quiet (when its
+/// database is known), so each one has pulled what the others pushed and what the server derived.
+pub async fn settle_all(
+    devices: Vec<SimDevice>,
+    deadline: Instant,
+    server: Option<&ServerData>,
+) -> SimResult<Vec<SimDevice>> {
     let tasks: Vec<_> = devices
         .into_iter()
         .map(|mut d| {
@@ -201,6 +233,9 @@ pub async fn settle_all(devices: Vec<SimDevice>, deadline: Instant) -> SimResult
         })
         .collect();
     let devices = join_all(tasks).await?;
+    if let Some(data) = server {
+        quiesce(data, deadline).await?;
+    }
     let tasks: Vec<_> = devices
         .into_iter()
         .map(|mut d| {
@@ -265,7 +300,7 @@ pub async fn run(o: &RunOptions) -> SimResult<Verdict> {
         .collect();
     let started = Instant::now();
     let devices = patrol_all(specs, None, deadline).await?;
-    let devices = settle_all(devices, deadline).await?;
+    let devices = settle_all(devices, deadline, Some(&h.data)).await?;
     println!("{}", stats_line(&total_stats(&devices)));
     println!(
         "sim: {} devices, {:.1} s",
@@ -317,7 +352,8 @@ pub async fn run_external(o: &ExternalOptions) -> SimResult<Option<Verdict>> {
         })
         .collect();
     let devices = patrol_all(specs, None, deadline).await?;
-    let devices = settle_all(devices, deadline).await?;
+    // An external server: its database is not ours to watch.
+    let devices = settle_all(devices, deadline, None).await?;
     println!("{}", stats_line(&total_stats(&devices)));
     drop(devices);
     let Some(url) = &o.server_db else {
