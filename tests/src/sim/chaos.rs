@@ -403,6 +403,7 @@ async fn watch_device(
         let mut phase = String::from("Starting");
         let mut sync_started: Option<Instant> = None;
         let mut kill_at: Option<tokio::time::Instant> = None;
+        let mut target: Option<&'static str> = None;
         let mut done = false;
         let mut killed = false;
         loop {
@@ -417,23 +418,47 @@ async fn watch_device(
                     let Some(line) = line.map_err(|e| SimError::io("reading a device process", e))? else {
                         break;
                     };
-                    if line == "sync-start" {
+                    if let Some(waiting) = line.strip_prefix("sync-start") {
                         sync_started = Some(Instant::now());
                         phase = "Starting".into();
-                        // Every sync is a target until the budget is spent; a kill aimed past the
-                        // sync's end is called off, so every kill lands mid-sync.
-                        if w.kills < budget {
-                            let typical = median(&sync_ms).unwrap_or(10.0).max(2.0);
-                            let after = Duration::from_secs_f64(rng.random_range(0.0..typical) / 1e3);
-                            kill_at = Some(tokio::time::Instant::now() + after);
+                        target = None;
+                        // Every sync with something to send is a target until the budget is
+                        // spent (a sync with nothing to send, now and then): at a random moment in
+                        // the first half of a typical sync, or early in one of its phases, drawn
+                        // at random. A kill aimed past the sync's end is called off: every kill
+                        // lands mid-sync.
+                        let records = count_after(waiting, "records=") > 0;
+                        let photos = count_after(waiting, "photos=") > 0;
+                        let mut targets: Vec<Option<&'static str>> = vec![None, Some("Pulling")];
+                        if records {
+                            targets.push(Some("Pushing"));
+                        }
+                        if photos {
+                            targets.push(Some("UploadingPhotos"));
+                        }
+                        let aim = w.kills < budget && (records || photos || rng.random_bool(0.25));
+                        if aim {
+                            match targets[rng.random_range(0..targets.len())] {
+                                None => {
+                                    let typical = median(&sync_ms).unwrap_or(10.0).max(2.0) / 2.0;
+                                    let after = rng.random_range(0.0..typical);
+                                    kill_at = Some(tokio::time::Instant::now() + Duration::from_secs_f64(after / 1e3));
+                                }
+                                Some(p) => target = Some(p),
+                            }
                         }
                     } else if let Some(p) = line.strip_prefix("sync-phase ") {
                         phase = p.to_owned();
+                        if target == Some(p) {
+                            let after = Duration::from_micros(rng.random_range(0..2_000));
+                            kill_at = Some(tokio::time::Instant::now() + after);
+                        }
                     } else if line.starts_with("sync-end") {
                         if let Some(s) = sync_started.take() {
                             sync_ms.push(s.elapsed().as_secs_f64() * 1e3);
                         }
                         kill_at = None;
+                        target = None;
                     } else if line == "done" {
                         done = true;
                     }
@@ -463,6 +488,14 @@ async fn watch_device(
             message: format!("process ended with {status}: {}", err.trim()),
         });
     }
+}
+
+/// The number after `key` in `text` (0 when absent).
+fn count_after(text: &str, key: &str) -> u64 {
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix(key))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn median(v: &[f64]) -> Option<f64> {

@@ -74,8 +74,9 @@ pub enum Command {
         engine: Engine,
         #[arg(long)]
         keep: Option<PathBuf>,
-        #[arg(long, default_value_t = 600)]
-        time_limit: u64,
+        /// Give up after this many seconds [default: 120 with --quick, else 600].
+        #[arg(long)]
+        time_limit: Option<u64>,
     },
     /// The district's day: every grid's phone bootstraps, records and syncs; figures, then the checker.
     Load {
@@ -100,8 +101,9 @@ pub enum Command {
         sync_only: bool,
         #[arg(long)]
         keep: Option<PathBuf>,
-        #[arg(long, default_value_t = 1800)]
-        time_limit: u64,
+        /// Give up after this many seconds [default: 120 with --quick, else 1800].
+        #[arg(long)]
+        time_limit: Option<u64>,
     },
     /// Runs the checker on a run kept with --keep DIR.
     Check {
@@ -245,7 +247,11 @@ async fn dispatch(command: Command) -> SimResult<ExitCode> {
                 seed,
                 engine,
                 keep,
-                time_limit: Duration::from_secs(time_limit),
+                time_limit: Duration::from_secs(time_limit.unwrap_or(if quick {
+                    120
+                } else {
+                    600
+                })),
             };
             Ok(report(&chaos::chaos(&o).await?))
         }
@@ -278,7 +284,11 @@ async fn dispatch(command: Command) -> SimResult<ExitCode> {
                 records,
                 sync_only,
                 keep,
-                time_limit: Duration::from_secs(time_limit),
+                time_limit: Duration::from_secs(time_limit.unwrap_or(if quick {
+                    120
+                } else {
+                    1800
+                })),
             };
             let r = load::load(&o).await?;
             Ok(report(&r.verdict))

@@ -236,7 +236,12 @@ impl SimDevice {
     /// One sync attempt; a failure is counted, not returned (the phone tries again later).
     pub async fn sync(&mut self) -> bool {
         if self.announce == Announce::Stdout {
-            println!("sync-start");
+            // What this sync has to send, so the parent can aim its kills at pushes and uploads.
+            let c = self.store(|a| a.sync_counts()).await.unwrap_or_default();
+            println!(
+                "sync-start records={} photos={}",
+                c.pending_records, c.pending_photos
+            );
         }
         let r = self.client.sync_now().await;
         if self.announce == Announce::Stdout {

@@ -153,6 +153,11 @@ pub async fn load(o: &LoadOptions) -> SimResult<LoadReport> {
             t.elapsed().as_secs_f64()
         );
     }
+    let postmaster = match o.engine {
+        Engine::Postgres => postmaster_pid(&h.data.db_url).await,
+        Engine::Sqlite => None,
+    };
+    let pg_cpu0 = postmaster.and_then(procstat::tree_cpu_seconds);
     let server_cpu0 = h.server.cpu_seconds();
     let sim_cpu0 = procstat::self_cpu_seconds().unwrap_or(0.0);
     let machine0 = procstat::machine_busy_seconds().unwrap_or(0.0);
@@ -167,6 +172,10 @@ pub async fn load(o: &LoadOptions) -> SimResult<LoadReport> {
     let server_cpu = h.server.cpu_seconds() - server_cpu0;
     let sim_cpu = procstat::self_cpu_seconds().unwrap_or(0.0) - sim_cpu0;
     let machine = procstat::machine_busy_seconds().unwrap_or(0.0) - machine0;
+    let pg_cpu = match (pg_cpu0, postmaster.and_then(procstat::tree_cpu_seconds)) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
     let mut totals = totals?;
     if o.sync_only {
         // The day's records were recorded before the clock; they are the ones this window synced.
@@ -262,6 +271,9 @@ pub async fn load(o: &LoadOptions) -> SimResult<LoadReport> {
         "s",
     )?;
     figure(&mut figures, &format!("{prefix}.sim_cpu_s"), sim_cpu, "s")?;
+    if let Some(pg) = pg_cpu {
+        figure(&mut figures, &format!("{prefix}.postgres_cpu_s"), pg, "s")?;
+    }
     figure(
         &mut figures,
         &format!("{prefix}.machine_busy_cpu_s"),
@@ -384,4 +396,22 @@ async fn sync_phone(spec: DeviceSpec, deadline: Instant) -> SimResult<DeviceStat
     let mut d = open(spec).await?;
     d.settle(deadline).await?;
     Ok(d.stats.clone())
+}
+
+/// The PostgreSQL server's postmaster: the parent of the backend serving a fresh connection.
+/// `None` when it is not on this machine (or `/proc` cannot say).
+async fn postmaster_pid(url: &str) -> Option<u32> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .ok()?;
+    let driver = tokio::spawn(conn);
+    let backend: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .ok()?
+        .try_get(0)
+        .ok()?;
+    drop(client);
+    let _ = driver.await;
+    procstat::parent_pid(u32::try_from(backend).ok()?)
 }

@@ -29,6 +29,46 @@ pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Fields of a `/proc/<pid>/stat` line after the command name: (parent pid, own ticks, ticks of
+/// children it has waited for).
+fn parse_stat_tree(stat: &str) -> Option<(u32, u64, u64)> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
+    let ppid: u32 = f.get(1)?.parse().ok()?;
+    Some((ppid, num(11)? + num(12)?, num(13)? + num(14)?))
+}
+
+/// CPU seconds of a process and all its children, live or ended (a PostgreSQL server: the
+/// postmaster, its background workers and every connection's backend).
+pub fn tree_cpu_seconds(root: u32) -> Option<f64> {
+    let (_, own, waited) =
+        parse_stat_tree(&std::fs::read_to_string(format!("/proc/{root}/stat")).ok()?)?;
+    let mut ticks = own + waited;
+    for entry in std::fs::read_dir("/proc").ok()?.filter_map(Result::ok) {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Some((ppid, own, waited)) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| parse_stat_tree(&s))
+            && ppid == root
+        {
+            ticks += own + waited;
+        }
+    }
+    Some(ticks as f64 / ticks_per_second())
+}
+
+/// The parent of a process.
+pub fn parent_pid(pid: u32) -> Option<u32> {
+    parse_stat_tree(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?).map(|t| t.0)
+}
+
 /// CPU seconds a process has used so far; `None` if it is gone or `/proc` is not there.
 pub fn process_cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -70,6 +110,7 @@ mod tests {
             "4242 (gridwalk sim) S 1 4242 4242 0 -1 4194560 500 0 0 0 1234 56 0 0 20 0 3 0 100";
         assert_eq!(parse_stat_ticks(line), Some(1234 + 56));
         assert_eq!(parse_stat_ticks("garbage"), None);
+        assert_eq!(parse_stat_tree(line), Some((1, 1290, 0)));
     }
 
     #[test]
@@ -83,5 +124,8 @@ mod tests {
         let cpu = self_cpu_seconds().expect("/proc is readable");
         assert!(cpu > 0.0, "{cpu}");
         assert!(machine_busy_seconds().expect("/proc/stat") >= cpu);
+        // This process's tree holds at least this process.
+        assert!(tree_cpu_seconds(std::process::id()).expect("tree") >= cpu);
+        assert!(parent_pid(std::process::id()).is_some());
     }
 }
