@@ -197,6 +197,8 @@ pub struct RaterSettings {
     pub batch: usize,
     /// Drain at least this often even when no push woke the rater.
     pub interval: Duration,
+    /// After the bell, wait for this long without another ring (ten times this at most).
+    pub settle: Duration,
 }
 
 /// Wakes the background rater (after a push).
@@ -232,9 +234,70 @@ pub fn spawn(
                 Err(e) => tracing::error!(error = %e, "rater: drain failed; retrying later"),
             }
             tokio::select! {
-                () = bell.0.notified() => {}
+                () = bell.0.notified() => settle(&bell, settings.settle).await,
                 () = tokio::time::sleep(settings.interval) => {}
             }
         }
     })
+}
+
+/// Returns once the bell has been quiet for `quiet`, or after ten times `quiet` of rings.
+async fn settle(bell: &RaterBell, quiet: Duration) {
+    let deadline = tokio::time::Instant::now() + quiet * 10;
+    loop {
+        tokio::select! {
+            () = bell.0.notified() => {}
+            () = tokio::time::sleep(quiet) => return,
+            () = tokio::time::sleep_until(deadline) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_rater_waits_for_the_bell_to_be_quiet() {
+        let bell = RaterBell::default();
+        let quiet = Duration::from_millis(60);
+        let start = Instant::now();
+        let ringer = bell.clone();
+        let rings = tokio::spawn(async move {
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                ringer.ring();
+            }
+            Instant::now()
+        });
+        settle(&bell, quiet).await;
+        let last_ring = rings.await.expect("ringer");
+        assert!(
+            last_ring.elapsed() >= quiet || Instant::now() >= last_ring + quiet,
+            "settled {:?} after the last ring",
+            last_ring.elapsed()
+        );
+        assert!(start.elapsed() >= Duration::from_millis(120));
+    }
+
+    #[tokio::test]
+    async fn the_rater_does_not_wait_forever_under_endless_pushes() {
+        let bell = RaterBell::default();
+        let quiet = Duration::from_millis(60);
+        let ringer = bell.clone();
+        let rings = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                ringer.ring();
+            }
+        });
+        let start = Instant::now();
+        settle(&bell, quiet).await;
+        let waited = start.elapsed();
+        rings.abort();
+        assert!(waited >= quiet * 10, "{waited:?}");
+        assert!(waited < Duration::from_secs(5), "{waited:?}");
+    }
 }

@@ -66,6 +66,10 @@ pub struct StarsConfig {
     pub rater_batch: usize,
     /// The rater drains the queue after every push and at least this often.
     pub rater_interval_secs: u64,
+    /// After a push the rater waits until no push has come for this long (at most ten times as
+    /// long), so a phone sending a backlog in many batches is rated once, after its last batch,
+    /// instead of competing with it for the writer after every batch.
+    pub rater_settle_ms: u64,
     /// Events marked overdue per transaction.
     pub sweep_batch: usize,
     /// The sweep runs when the server starts and then this often ("daily-ish").
@@ -78,6 +82,7 @@ impl Default for StarsConfig {
             background: true,
             rater_batch: 500,
             rater_interval_secs: 60,
+            rater_settle_ms: 250,
             sweep_batch: 1_000,
             sweep_interval_secs: 6 * 3600,
         }
@@ -258,6 +263,7 @@ impl Background {
                 rater::RaterSettings {
                     batch: config.rater_batch,
                     interval: Duration::from_secs(config.rater_interval_secs),
+                    settle: Duration::from_millis(config.rater_settle_ms),
                 },
             ),
             spawn(

@@ -156,6 +156,8 @@ impl Archive {
         // 16 MiB of page cache (default 2 MiB) for the writer: bulk loads touch five indexes.
         writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         schema::migrate(&mut writer)?;
+        // A bootstrap pull killed between its pages leaves the list indexes dropped.
+        writer.execute_batch(schema::LIST_INDEXES)?;
         let device_id = ensure_device(&writer, options.clock.now())?;
 
         let reader = Connection::open(&db_path)?;

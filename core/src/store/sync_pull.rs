@@ -127,7 +127,9 @@ impl Archive {
                 }
             }
             drop((upsert, grid));
-            if bulk {
+            // A bootstrap spans pages: the indexes dropped by its first page are built once, with
+            // its last (a pull killed in between gets them back when the archive is next opened).
+            if !page.has_more {
                 tx.execute_batch(schema::LIST_INDEXES)?;
             }
             tx.execute(

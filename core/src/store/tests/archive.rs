@@ -3,6 +3,7 @@
 use crate::catalog::MicroEventKind;
 use crate::domain::{CategoryScores, Contact, GridId, ItemId, Stars};
 use crate::store::tests::fixtures::*;
+use crate::store::schema::SCHEMA_VERSION;
 use crate::store::{Archive, ArchiveOptions, StoreError};
 
 #[test]
@@ -23,7 +24,7 @@ fn store_open_sets_wal_durability_and_foreign_keys() {
     assert_eq!(sync, 2, "synchronous=FULL");
     assert_eq!(fk, 1);
     assert_eq!(temp, 2, "temp_store=MEMORY");
-    assert_eq!(f.archive.schema_version().expect("version"), 3);
+    assert_eq!(f.archive.schema_version().expect("version"), 4);
     assert!(f.archive.photos_dir().ends_with("archive.db.photos"));
     assert!(f.archive.photos_dir().is_dir());
     // The read connection refuses writes.
@@ -70,16 +71,15 @@ fn store_refuses_a_newer_schema() {
     let path = dir.path().join("archive.db");
     {
         let conn = rusqlite::Connection::open(&path).expect("raw open");
-        conn.pragma_update(None, "user_version", 4).expect("bump");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("bump");
     }
     let err = Archive::open(&path, ArchiveOptions::default()).expect_err("newer schema");
     assert!(
         matches!(
             err,
-            StoreError::NewerSchema {
-                found: 4,
-                supported: 3
-            }
+            StoreError::NewerSchema { found, supported }
+                if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION
         ),
         "{err:?}"
     );

@@ -91,7 +91,14 @@ fn seed(conn: &Connection, version: i64) {
             ),
         )
         .expect("seed v2 outbox");
-        // The same record edited before it was sent: only this newest version may go out.
+    }
+    if version == 2 {
+        // The same record edited before it was sent: only this newest version may go out (a v3
+        // archive supersedes the old entry when the edit is made; v2 left both pending).
+        let old: crate::domain::Inspection = conn
+            .query_row("SELECT payload_json FROM outbox", [], |r| r.get::<_, String>(0))
+            .map(|json| serde_json::from_str(&json).expect("seeded entry"))
+            .expect("seeded entry");
         let mut edited = old.clone();
         edited.note = "edited under v2".into();
         conn.execute(
@@ -119,7 +126,7 @@ fn check_seeded_rows(archive: &Archive, version: i64) {
     }
     if version >= 2 {
         let pending = archive.pending_outbox(10).expect("pending");
-        assert_eq!(pending.len(), 1);
+        assert_eq!(pending.len(), 1, "v{version}");
         assert_eq!(pending[0].kind, crate::store::RecordKind::Inspection);
         assert_eq!(
             pending[0].record().expect("decodes").id(),
@@ -174,6 +181,16 @@ fn store_every_earlier_version_upgrades_to_the_fresh_schema() {
             .record_inspection(&inspection(1))
             .expect("capture after upgrade");
         drop(archive);
+        // v4 stores the list key the v3 table computed on read: same text.
+        let key: String = Connection::open(&path)
+            .expect("raw open")
+            .query_row(
+                "SELECT risk_key FROM buildings WHERE code = '4403060010010010000000001'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("risk key");
+        assert_eq!(key, "2|2025-03-10|4294967294|4403060010010010000000001");
         let upgraded = schema_at(&path);
         let only_fresh: Vec<_> = fresh.difference(&upgraded).collect();
         let only_upgraded: Vec<_> = upgraded.difference(&fresh).collect();
@@ -268,6 +285,58 @@ fn store_bulk_pull_page_rebuilds_the_list_indexes_exactly() {
     assert_eq!(schema_at(&path), schema_at(&fresh_path));
     let (rows, _) = f
         .archive
+        .building_list(
+            &crate::store::BuildingFilter::all_in(crate::store::Scope::Grid(GridId::from("G2"))),
+            &crate::store::Page::first(500),
+        )
+        .expect("list");
+    assert_eq!(rows.len(), 375);
+}
+
+fn list_index_count(path: &std::path::Path) -> usize {
+    schema_at(path)
+        .iter()
+        .filter(|(kind, name, _, _)| kind == "index" && name.starts_with("buildings_") && name.contains("risk"))
+        .count()
+}
+
+/// A bootstrap of several pages builds the list indexes once, with its last page; a pull killed
+/// between pages leaves them dropped, and the next open of the archive builds them again.
+#[test]
+fn store_multi_page_bootstrap_builds_the_indexes_at_its_last_page_or_next_open() {
+    use crate::protocol::{Change, Cursor, PullResponse};
+    let f = Fixture::new();
+    let grids = district_grids();
+    let page = |from: u32, has_more: bool| PullResponse {
+        changes: (from..from + 1_500)
+            .map(|n| Change::Building {
+                building: Box::new(building(n, &grids[(n % 4) as usize])),
+                rating: None,
+            })
+            .collect(),
+        next_cursor: Cursor(format!("c1.{}.x", from + 1_500)),
+        has_more,
+        reset: false,
+        catalog_version: 1,
+        policy_version: 1,
+        missing_photos: vec![],
+    };
+    let path = f.dir.path().join("archive.db");
+    assert_eq!(list_index_count(&path), 5);
+    f.archive.apply_pull_page(&page(0, true)).expect("page 1");
+    assert_eq!(list_index_count(&path), 0, "built at the end, not per page");
+    f.archive.apply_pull_page(&page(1_500, false)).expect("page 2");
+    assert_eq!(list_index_count(&path), 5);
+
+    // A second phone's bootstrap dies after its first page.
+    let g = Fixture::new();
+    g.archive.apply_pull_page(&page(0, true)).expect("page 1");
+    let killed_path = g.dir.path().join("archive.db");
+    assert_eq!(list_index_count(&killed_path), 0);
+    drop(g.archive);
+    let reopened = Archive::open(&killed_path, ArchiveOptions::default()).expect("reopen");
+    assert_eq!(list_index_count(&killed_path), 5);
+    let (rows, _) = reopened
         .building_list(
             &crate::store::BuildingFilter::all_in(crate::store::Scope::Grid(GridId::from("G2"))),
             &crate::store::Page::first(500),
