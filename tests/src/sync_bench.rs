@@ -53,7 +53,7 @@ async fn server_with_buildings(n: u32) -> HarnessResult<(TestServer, Vec<Buildin
     });
     let codes = buildings.iter().map(|b| b.code.clone()).collect();
     Ok((
-        TestServer::start_with(grids, buildings, |c| c.stars.background = std::env::var("NOBG").is_err()).await?,
+        TestServer::start_with(grids, buildings, |_| {}).await?,
         codes,
     ))
 }

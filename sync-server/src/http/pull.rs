@@ -78,7 +78,10 @@ pub async fn pull(
             .map_err(|e| internal(e.to_string()))??;
         return Ok((
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
                 (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
                 (header::VARY, HeaderValue::from_static("accept-encoding")),
             ],

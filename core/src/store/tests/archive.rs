@@ -2,8 +2,8 @@
 
 use crate::catalog::MicroEventKind;
 use crate::domain::{CategoryScores, Contact, GridId, ItemId, Stars};
-use crate::store::tests::fixtures::*;
 use crate::store::schema::SCHEMA_VERSION;
+use crate::store::tests::fixtures::*;
 use crate::store::{Archive, ArchiveOptions, StoreError};
 
 #[test]

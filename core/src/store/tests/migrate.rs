@@ -96,7 +96,9 @@ fn seed(conn: &Connection, version: i64) {
         // The same record edited before it was sent: only this newest version may go out (a v3
         // archive supersedes the old entry when the edit is made; v2 left both pending).
         let old: crate::domain::Inspection = conn
-            .query_row("SELECT payload_json FROM outbox", [], |r| r.get::<_, String>(0))
+            .query_row("SELECT payload_json FROM outbox", [], |r| {
+                r.get::<_, String>(0)
+            })
             .map(|json| serde_json::from_str(&json).expect("seeded entry"))
             .expect("seeded entry");
         let mut edited = old.clone();
@@ -296,7 +298,9 @@ fn store_bulk_pull_page_rebuilds_the_list_indexes_exactly() {
 fn list_index_count(path: &std::path::Path) -> usize {
     schema_at(path)
         .iter()
-        .filter(|(kind, name, _, _)| kind == "index" && name.starts_with("buildings_") && name.contains("risk"))
+        .filter(|(kind, name, _, _)| {
+            kind == "index" && name.starts_with("buildings_") && name.contains("risk")
+        })
         .count()
 }
 
@@ -325,7 +329,9 @@ fn store_multi_page_bootstrap_builds_the_indexes_at_its_last_page_or_next_open()
     assert_eq!(list_index_count(&path), 5);
     f.archive.apply_pull_page(&page(0, true)).expect("page 1");
     assert_eq!(list_index_count(&path), 0, "built at the end, not per page");
-    f.archive.apply_pull_page(&page(1_500, false)).expect("page 2");
+    f.archive
+        .apply_pull_page(&page(1_500, false))
+        .expect("page 2");
     assert_eq!(list_index_count(&path), 5);
 
     // A second phone's bootstrap dies after its first page.
