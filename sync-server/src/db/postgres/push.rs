@@ -36,8 +36,12 @@ pub async fn push(
         let updates: Vec<&Building> = plan.building_updates.iter().collect();
         write_buildings(&tx, &updates, first + plan.records.len() as u64).await?;
     }
-    write_effects(&tx, &plan.effects, ctx.now).await?;
-    if !plan.rejections.is_empty() {
+    // The writes below are independent of each other: polled together, tokio-postgres pipelines
+    // them on the connection instead of waiting for each round trip in turn.
+    let rejections = async {
+        if plan.rejections.is_empty() {
+            return Ok(());
+        }
         let ids: Vec<String> = plan.rejections.iter().map(|r| r.id.to_string()).collect();
         let seqs: Vec<i64> = plan
             .rejections
@@ -47,9 +51,12 @@ pub async fn push(
         let codes: Vec<&str> = plan.rejections.iter().map(|r| r.code.as_str()).collect();
         let messages: Vec<&str> = plan.rejections.iter().map(|r| r.message.as_str()).collect();
         tx.execute(
-            "INSERT INTO rejections (device_id, record_id, device_seq, code, message, received_at)
+            &tx.prepare_cached(
+                "INSERT INTO rejections (device_id, record_id, device_seq, code, message, received_at)
              SELECT $1, r, s, c, m, $6
              FROM UNNEST($2::text[], $3::int8[], $4::text[], $5::text[]) AS t (r, s, c, m)",
+            )
+            .await?,
             &[
                 &ctx.device.as_str(),
                 &ids,
@@ -60,38 +67,57 @@ pub async fn push(
             ],
         )
         .await?;
-    }
-    for k in &plan.conflicts {
-        tx.execute(
-            "INSERT INTO conflicts (record_id, building_code, field, seen, proposed, current,
-                 created_at)
-             VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6::text::jsonb, $7)",
-            &[
-                &k.record.to_string(),
-                &k.building.as_str(),
-                &k.field.as_str(),
-                &k.seen.to_string(),
-                &k.proposed.to_string(),
-                &k.current.to_string(),
-                &ctx.now,
-            ],
-        )
-        .await?;
-    }
-    if plan.device_last_seq != before {
-        tx.execute(
-            "UPDATE devices SET last_seq = $2, username = $3, updated_at = $4
-             WHERE device_id = $1",
-            &[
-                &ctx.device.as_str(),
-                &seq_i(plan.device_last_seq),
-                &ctx.username,
-                &ctx.now,
-            ],
-        )
-        .await?;
-    }
-    let missing = missing_photos(&tx, &plan.photos).await?;
+        Ok::<(), DbError>(())
+    };
+    let conflicts = async {
+        for k in &plan.conflicts {
+            tx.execute(
+                &tx.prepare_cached(
+                    "INSERT INTO conflicts (record_id, building_code, field, seen, proposed, current,
+                     created_at)
+                 VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6::text::jsonb, $7)",
+                )
+                .await?,
+                &[
+                    &k.record.to_string(),
+                    &k.building.as_str(),
+                    &k.field.as_str(),
+                    &k.seen.to_string(),
+                    &k.proposed.to_string(),
+                    &k.current.to_string(),
+                    &ctx.now,
+                ],
+            )
+            .await?;
+        }
+        Ok::<(), DbError>(())
+    };
+    let device_seq = async {
+        if plan.device_last_seq != before {
+            tx.execute(
+                &tx.prepare_cached(
+                    "UPDATE devices SET last_seq = $2, username = $3, updated_at = $4
+                 WHERE device_id = $1",
+                )
+                .await?,
+                &[
+                    &ctx.device.as_str(),
+                    &seq_i(plan.device_last_seq),
+                    &ctx.username,
+                    &ctx.now,
+                ],
+            )
+            .await?;
+        }
+        Ok::<(), DbError>(())
+    };
+    let ((), (), (), (), missing) = tokio::try_join!(
+        write_effects(&tx, &plan.effects, ctx.now),
+        rejections,
+        conflicts,
+        device_seq,
+        missing_photos(&tx, &plan.photos),
+    )?;
     tx.commit().await?;
     Ok(PushResponse {
         results: plan.results,
@@ -111,9 +137,12 @@ async fn write_effects(
         // commits, so it never drops the row having read the records without this push's.
         let codes: Vec<&str> = fx.rate.iter().map(|c| c.as_str()).collect();
         tx.execute(
-            "INSERT INTO rating_queue (building_code, queued_at)
+            &tx.prepare_cached(
+                "INSERT INTO rating_queue (building_code, queued_at)
              SELECT c, $2 FROM UNNEST($1::text[]) AS t (c)
              ON CONFLICT (building_code) DO UPDATE SET queued_at = rating_queue.queued_at",
+            )
+            .await?,
             &[&codes, &now],
         )
         .await?;
@@ -132,11 +161,14 @@ async fn write_effects(
             .map(|e| e.dispatch.department().map(|d| d.as_str()))
             .collect();
         tx.execute(
-            "INSERT INTO event_states (event_id, building_code, kind, category, status, deadline,
+            &tx.prepare_cached(
+                "INSERT INTO event_states (event_id, building_code, kind, category, status, deadline,
                  reported_at, updated_at, department)
              SELECT i, c, k, g, s, d, r, $8, dp
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
                  $7::timestamptz[], $9::text[]) AS t (i, c, k, g, s, d, r, dp)",
+            )
+            .await?,
             &[
                 &ids, &codes, &kinds, &cats, &statuses, &deadlines, &reported, &now, &depts,
             ],
@@ -153,14 +185,18 @@ async fn snapshot(
 ) -> Result<Snapshot, DbError> {
     // The device row is the per-device lock: concurrent pushes from one device run one at a time.
     tx.execute(
-        "INSERT INTO devices (device_id, last_seq, username, updated_at) VALUES ($1, 0, $2, $3)
+        &tx.prepare_cached(
+            "INSERT INTO devices (device_id, last_seq, username, updated_at) VALUES ($1, 0, $2, $3)
          ON CONFLICT (device_id) DO NOTHING",
+        )
+        .await?,
         &[&ctx.device.as_str(), &ctx.username, &ctx.now],
     )
     .await?;
     let last: i64 = tx
         .query_one(
-            "SELECT last_seq FROM devices WHERE device_id = $1 FOR UPDATE",
+            &tx.prepare_cached("SELECT last_seq FROM devices WHERE device_id = $1 FOR UPDATE")
+                .await?,
             &[&ctx.device.as_str()],
         )
         .await?
@@ -170,26 +206,62 @@ async fn snapshot(
         ..Snapshot::default()
     };
     let ids: Vec<String> = records.iter().map(|r| r.record.id().to_string()).collect();
-    for r in tx
-        .query(
-            "SELECT record_id, device_id FROM records WHERE record_id = ANY($1)",
-            &[&ids],
-        )
-        .await?
-    {
+    let device = ctx.device.as_str();
+    let codes: Vec<&str> = named_buildings(records)
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    // Corrected buildings are read in full and locked: a concurrent push correcting the same
+    // building waits, then sees this one's result, so conflicts are decided in commit order.
+    let corrected: Vec<&str> = corrected_buildings(records)
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    // Four independent reads under the device lock, pipelined (one wait, not four).
+    let (accepted, rejected, places, files) = tokio::try_join!(
+        async {
+            tx.query(
+                &tx.prepare_cached(
+                    "SELECT record_id, device_id FROM records WHERE record_id = ANY($1)",
+                )
+                .await?,
+                &[&ids],
+            )
+            .await
+            .map_err(DbError::from)
+        },
+        async {
+            tx.query(
+                &tx.prepare_cached(
+                    "SELECT record_id, code, message FROM rejections
+                 WHERE device_id = $1 AND record_id = ANY($2)",
+                )
+                .await?,
+                &[&device, &ids],
+            )
+            .await
+            .map_err(DbError::from)
+        },
+        async {
+            tx.query(
+                &tx.prepare_cached(
+                    "SELECT code, grid, community, street, removed FROM buildings WHERE code = ANY($1)",
+                )
+                .await?,
+                &[&codes],
+            )
+            .await
+            .map_err(DbError::from)
+        },
+        load_buildings(tx, &corrected),
+    )?;
+    for r in accepted {
         let id: String = r.try_get(0)?;
         let dev: String = r.try_get(1)?;
         snap.accepted
             .insert(parse_record_id(&id)?, parse_device(&dev)?);
     }
-    for r in tx
-        .query(
-            "SELECT record_id, code, message FROM rejections
-             WHERE device_id = $1 AND record_id = ANY($2)",
-            &[&ctx.device.as_str(), &ids],
-        )
-        .await?
-    {
+    for r in rejected {
         let id: String = r.try_get(0)?;
         let code: String = r.try_get(1)?;
         snap.rejected.insert(
@@ -197,17 +269,7 @@ async fn snapshot(
             Rejection::new(RejectCode::parse(&code), r.try_get::<_, String>(2)?),
         );
     }
-    let codes: Vec<&str> = named_buildings(records)
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    for r in tx
-        .query(
-            "SELECT code, grid, community, street, removed FROM buildings WHERE code = ANY($1)",
-            &[&codes],
-        )
-        .await?
-    {
+    for r in places {
         let code: String = r.try_get(0)?;
         snap.buildings.insert(
             parse_code(&code)?,
@@ -222,13 +284,7 @@ async fn snapshot(
             },
         );
     }
-    // Corrected buildings are read in full and locked: a concurrent push correcting the same
-    // building waits, then sees this one's result, so conflicts are decided in commit order.
-    let corrected: Vec<&str> = corrected_buildings(records)
-        .iter()
-        .map(|c| c.as_str())
-        .collect();
-    for (code, sb) in load_buildings(tx, &corrected).await? {
+    for (code, sb) in files {
         if let Some(state) = snap.buildings.get_mut(&code) {
             state.place = Place::of(&sb.building);
             state.removed = sb.removed;
@@ -259,11 +315,14 @@ async fn insert_records(
     let conflicts: Vec<bool> = rows.iter().map(|r| r.conflict).collect();
     let sseqs: Vec<i64> = (0..rows.len()).map(|i| seq_i(first + i as u64)).collect();
     tx.execute(
-        "INSERT INTO records (record_id, device_id, device_seq, username, kind, building_code,
+        &tx.prepare_cached(
+            "INSERT INTO records (record_id, device_id, device_seq, username, kind, building_code,
              payload, conflict, server_seq, received_at)
          SELECT r, d, ds, u, k, b, p::jsonb, c, ss, $10
          FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[],
              $7::text[], $8::bool[], $9::int8[]) AS t (r, d, ds, u, k, b, p, c, ss)",
+        )
+        .await?,
         &[
             &ids, &devices, &dseqs, &users, &kinds, &codes, &payloads, &conflicts, &sseqs, &now,
         ],
@@ -281,9 +340,12 @@ async fn insert_records(
     }
     if !p_ids.is_empty() {
         tx.execute(
-            "INSERT INTO record_photos (record_id, sha256, size_bytes)
+            &tx.prepare_cached(
+                "INSERT INTO record_photos (record_id, sha256, size_bytes)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[])
              ON CONFLICT DO NOTHING",
+            )
+            .await?,
             &[&p_ids, &p_shas, &p_sizes],
         )
         .await?;
@@ -300,7 +362,11 @@ async fn missing_photos(
     }
     let shas: Vec<&str> = photos.iter().map(Sha256Hex::as_str).collect();
     let stored: HashSet<String> = tx
-        .query("SELECT sha256 FROM photos WHERE sha256 = ANY($1)", &[&shas])
+        .query(
+            &tx.prepare_cached("SELECT sha256 FROM photos WHERE sha256 = ANY($1)")
+                .await?,
+            &[&shas],
+        )
         .await?
         .iter()
         .map(|r| r.try_get(0))
