@@ -92,7 +92,7 @@ pub async fn pull(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// Whether the caller takes a gzip answer (`Accept-Encoding` lists gzip without `q=0`).
+/// Whether the caller takes a gzip answer (`Accept-Encoding` lists gzip with a weight above 0).
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
@@ -102,7 +102,11 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         .any(|item| {
             let mut parts = item.split(';').map(str::trim);
             parts.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip"))
-                && parts.all(|p| p.replace(' ', "") != "q=0")
+                && parts.all(|p| {
+                    let p = p.replace(' ', "");
+                    p.strip_prefix("q=")
+                        .is_none_or(|q| q.parse::<f32>().is_ok_and(|q| q > 0.0))
+                })
         })
 }
 
@@ -189,6 +193,36 @@ mod tests {
     use crate::db::codec::building_json;
     use crate::db::rating_codec::entry_json;
     use crate::fixtures::{self, DistrictShape};
+
+    #[test]
+    fn gzip_is_used_only_when_the_caller_takes_it() {
+        let with = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(
+                    header::ACCEPT_ENCODING,
+                    HeaderValue::from_str(v).expect("header"),
+                );
+            }
+            accepts_gzip(&h)
+        };
+        assert!(with(&["gzip"]));
+        assert!(with(&["br, GZIP;q=0.5"]));
+        assert!(with(&["identity", "deflate, gzip"]));
+        assert!(!with(&[]));
+        assert!(!with(&["identity"]));
+        assert!(!with(&["gzip;q=0"]));
+        assert!(!with(&["gzip; q = 0, br"]));
+        assert!(!with(&["gzip;q=0.000"]));
+        assert!(!with(&["x-gzip"]));
+        let page = br#"{"changes":[],"has_more":false}"#.repeat(50);
+        let gz = gzip(&page, 2).expect("compresses");
+        assert!(gz.len() < page.len() / 5);
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut back)
+            .expect("gunzips");
+        assert_eq!(back, page);
+    }
 
     #[test]
     fn the_written_page_is_the_typed_page() {
