@@ -13,26 +13,6 @@ use gridwalk_server::fixtures::{self, DistrictShape, absent_code, code, communit
 use gridwalk_server::sync::plan::SequenceError;
 use gridwalk_server::sync::validate::{RecordLimits, check_record};
 
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (_dir, db) = crate::common::sqlite_db().await;
-                super::$name(db).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = crate::common::pg_db(concat!("conformance::", stringify!($name))).await
-                else {
-                    return;
-                };
-                super::$name(db).await;
-            }
-        }
-    )*};
-}
-
 conformance!(
     migrations_are_versioned_and_idempotent,
     accounts_and_sessions,

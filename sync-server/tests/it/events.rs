@@ -66,27 +66,6 @@ macro_rules! both_engines {
     )*};
 }
 
-macro_rules! http_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (db, dir) = crate::common::server::sqlite().await;
-                super::$name(db, dir).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some((db, dir)) =
-                    crate::common::server::postgres(concat!("events::", stringify!($name))).await
-                else {
-                    return;
-                };
-                super::$name(db, dir).await;
-            }
-        }
-    )*};
-}
-
 both_engines!(
     dispatch_routes_by_category,
     notices_are_queued_per_recipient_from_the_building_file,
@@ -97,7 +76,7 @@ both_engines!(
     status_moves_follow_the_lifecycle,
 );
 
-http_both!(department_queue_and_notices_over_http);
+http_test!(department_queue_and_notices_over_http);
 
 /// The binary, as a user runs it: `user add --role department`, `serve --notice-webhook-url`, a
 /// micro-event pushed over HTTP reaches the webhook through the background worker.

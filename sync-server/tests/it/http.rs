@@ -16,27 +16,6 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::AsyncWriteExt;
 
-macro_rules! http_test {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (db, dir) = crate::common::server::sqlite().await;
-                super::$name(db, dir).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some((db, dir)) =
-                    crate::common::server::postgres(concat!("http::", stringify!($name))).await
-                else {
-                    return;
-                };
-                super::$name(db, dir).await;
-            }
-        }
-    )*};
-}
-
 http_test!(
     login_expiry_and_revocation,
     tokens_expire,

@@ -23,26 +23,6 @@ use gridwalk_server::rater::{self, RateReport, Rules};
 use gridwalk_server::sweep::{SweepOptions, sweep_overdue};
 use gridwalk_server::sync::validate::{RecordLimits, check_record};
 
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (_dir, db) = crate::common::sqlite_db().await;
-                super::$name(db).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = crate::common::pg_db(concat!("stars::", stringify!($name))).await
-                else {
-                    return;
-                };
-                super::$name(db).await;
-            }
-        }
-    )*};
-}
-
 conformance!(
     an_inspection_lowers_the_stars_and_the_pull_carries_the_explanation,
     an_overdue_hazard_downgrades_after_the_sweep_and_a_second_sweep_changes_nothing,

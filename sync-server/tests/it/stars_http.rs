@@ -16,27 +16,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
 
-macro_rules! http_test {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (db, dir) = crate::common::server::sqlite().await;
-                super::$name(db, dir).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some((db, dir)) =
-                    crate::common::server::postgres(concat!("stars_http::", stringify!($name))).await
-                else {
-                    return;
-                };
-                super::$name(db, dir).await;
-            }
-        }
-    )*};
-}
-
 http_test!(
     lists_page_and_export_as_csv_and_geojson,
     contacts_only_for_roles_that_may_read_them,

@@ -266,3 +266,47 @@ pub mod server {
             .collect()
     }
 }
+
+/// `name::sqlite` and `name::postgres` for a test taking a fresh engine and a temp directory
+/// (for a [`TestServer`]).
+macro_rules! http_test {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let (db, dir) = crate::common::server::sqlite().await;
+                super::$name(db, dir).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some((db, dir)) =
+                    crate::common::server::postgres(concat!(module_path!(), "::", stringify!($name))).await
+                else {
+                    return;
+                };
+                super::$name(db, dir).await;
+            }
+        }
+    )*};
+}
+
+/// `name::sqlite` and `name::postgres` for a conformance test taking a fresh engine of either kind.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let (_dir, db) = crate::common::sqlite_db().await;
+                super::$name(db).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = crate::common::pg_db(concat!(module_path!(), "::", stringify!($name))).await
+                else {
+                    return;
+                };
+                super::$name(db).await;
+            }
+        }
+    )*};
+}

@@ -18,29 +18,6 @@ use serde_json::{Value, json};
 
 use crate::common::server::{PASSWORD, TestServer};
 
-/// `name::sqlite` and `name::postgres` for a test taking a fresh engine and a temp directory
-/// (for a [`TestServer`]).
-macro_rules! http_test {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let (db, dir) = crate::common::server::sqlite().await;
-                super::$name(db, dir).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some((db, dir)) =
-                    crate::common::server::postgres(concat!(module_path!(), "::", stringify!($name))).await
-                else {
-                    return;
-                };
-                super::$name(db, dir).await;
-            }
-        }
-    )*};
-}
-
 /// `name::sqlite` and `name::postgres` for a test taking a fresh (unmigrated) engine.
 macro_rules! db_test {
     ($($name:ident),* $(,)?) => {$(
