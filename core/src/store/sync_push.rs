@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{BuildingCode, RecordId};
+use crate::domain::{BuildingCode, RecordId, Sha256Hex};
 use crate::protocol::{PushResponse, RecordOutcome, RecordResult};
 
 use super::Archive;
@@ -83,65 +83,25 @@ impl Archive {
     /// number yet, and marks the batch in flight — one transaction.
     pub fn claim_push_batch(&self, limit: u32) -> StoreResult<Vec<PushItem>> {
         let now = time_text(self.clock.now());
-        self.write(|tx| {
-            let mut out = Vec::new();
-            let mut last: i64 = tx.query_row(
-                "SELECT last_push_seq FROM sync_state WHERE singleton = 1",
-                [],
-                |r| r.get(0),
-            )?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT o.seq, o.push_seq, o.record_id, o.record_kind, o.payload_json, \
-                     EXISTS (SELECT 1 FROM outbox e WHERE e.record_id = o.record_id \
-                             AND e.seq < o.seq AND e.push_seq IS NOT NULL) \
-                     FROM outbox o WHERE o.state = 'pending' ORDER BY o.seq LIMIT ?1",
-                )?;
-                let mut rows = stmt.query([i64::from(limit)])?;
-                while let Some(r) = rows.next()? {
-                    let push_seq = match r.get::<_, Option<i64>>(1)? {
-                        Some(p) => p,
-                        None => {
-                            last += 1;
-                            last
-                        }
-                    };
-                    out.push(PushItem {
-                        outbox_seq: r.get(0)?,
-                        push_seq: push_seq.unsigned_abs(),
-                        record_id: parse_record_id(&r.get::<_, String>(2)?)?,
-                        kind: RecordKind::parse(&r.get::<_, String>(3)?)?,
-                        payload_json: r.get(4)?,
-                        later_version: r.get(5)?,
-                    });
-                }
-            }
-            if out.is_empty() {
-                return Ok(out);
-            }
-            // One statement for the batch: [[outbox seq, push seq], …].
-            let pairs = format!(
-                "[{}]",
-                out.iter()
-                    .map(|i| format!("[{},{}]", i.outbox_seq, i.push_seq))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            tx.prepare_cached(
-                "UPDATE outbox SET push_seq = b.value ->> 1, state = 'in_flight', \
-                 state_changed_at = ?2, attempts = attempts + 1 \
-                 FROM json_each(?1) b WHERE outbox.seq = b.value ->> 0",
-            )?
-            .execute((&pairs, &now))?;
-            tx.execute(
-                "UPDATE sync_state SET last_push_seq = max(last_push_seq, ?1) WHERE singleton = 1",
-                [last],
-            )?;
-            // Numbers were handed out in outbox order, but entries numbered by an earlier,
-            // interrupted push keep theirs: send in push order.
-            out.sort_by_key(|i| i.push_seq);
-            Ok(out)
-        })
+        self.write(|tx| claim(tx, limit, &now))
+    }
+
+    /// [`Archive::apply_push_results`] for one batch and [`Archive::claim_push_batch`] for the
+    /// next, in one transaction: a push of many batches makes one durable commit per batch on the
+    /// phone instead of two. Killed at any point, either both happened or neither did.
+    pub fn apply_push_results_and_claim(
+        &self,
+        items: &[PushItem],
+        response: &PushResponse,
+        limit: u32,
+    ) -> StoreResult<(PushApplied, Vec<PushItem>)> {
+        let now = time_text(self.clock.now());
+        let (applied, pruned_photos, next) = self.write(|tx| {
+            let (applied, pruned_photos) = apply_results(tx, items, response, &now)?;
+            Ok((applied, pruned_photos, claim(tx, limit, &now)?))
+        })?;
+        self.remove_photo_files(&pruned_photos);
+        Ok((applied, next))
     }
 
     /// Applies the server's answer to a batch from [`Archive::claim_push_batch`], in one
@@ -154,82 +114,8 @@ impl Archive {
         items: &[PushItem],
         response: &PushResponse,
     ) -> StoreResult<PushApplied> {
-        let now_text = time_text(self.clock.now());
-        let results: HashMap<u64, &RecordResult> =
-            response.results.iter().map(|r| (r.seq, r)).collect();
-        let (applied, pruned_photos) = self.write(|tx| {
-            let mut applied = PushApplied::default();
-            let mut acked: Vec<&PushItem> = Vec::with_capacity(items.len());
-            let mut unanswered: Vec<&PushItem> = Vec::new();
-            let mut refused: Vec<(&PushItem, String, String)> = Vec::new();
-            for item in items {
-                let Some(result) = results.get(&item.push_seq) else {
-                    unanswered.push(item);
-                    continue;
-                };
-                if result.id != item.record_id {
-                    return Err(StoreError::PushAnswerMismatch {
-                        push_seq: item.push_seq,
-                    });
-                }
-                match &result.outcome {
-                    RecordOutcome::Accepted { .. } => {
-                        applied.accepted += 1;
-                        acked.push(item);
-                    }
-                    RecordOutcome::Duplicate if item.later_version => {
-                        applied.rejected += 1;
-                        refused.push((
-                            item,
-                            EDIT_NOT_ACCEPTED.to_owned(),
-                            "the server already had an earlier version of this record and kept \
-                             it; this edit is only on the phone"
-                                .to_owned(),
-                        ));
-                    }
-                    RecordOutcome::Duplicate => {
-                        applied.duplicate += 1;
-                        acked.push(item);
-                    }
-                    RecordOutcome::Rejected { code, message } => {
-                        applied.rejected += 1;
-                        refused.push((item, code.as_str().to_owned(), message.clone()));
-                    }
-                }
-            }
-            applied.unanswered = unanswered.len() as u64;
-            let seqs = |v: &[&PushItem]| {
-                format!(
-                    "[{}]",
-                    v.iter()
-                        .map(|i| i.outbox_seq.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )
-            };
-            for (state, set) in [("acked", &acked), ("pending", &unanswered)] {
-                if !set.is_empty() {
-                    tx.prepare_cached(
-                        "UPDATE outbox SET state = ?2, state_changed_at = ?3 \
-                         WHERE seq IN (SELECT value FROM json_each(?1)) AND state = 'in_flight'",
-                    )?
-                    .execute((seqs(set), state, &now_text))?;
-                }
-            }
-            let mut reject = tx.prepare_cached(
-                "UPDATE outbox SET state = 'rejected', reject_code = ?2, reject_message = ?3, \
-                 state_changed_at = ?4 WHERE seq = ?1 AND state = 'in_flight'",
-            )?;
-            for (item, code, message) in &refused {
-                reject.execute((item.outbox_seq, code, message, &now_text))?;
-            }
-            drop(reject);
-            let acked_ids: Vec<RecordId> = acked.iter().map(|i| i.record_id).collect();
-            sync_photos::note_server_photos(tx, &acked_ids, &response.missing_photos, &now_text)?;
-            let pruned = prune::prune_synced_out_of_scope(tx)?;
-            applied.pruned_records = pruned.records;
-            Ok((applied, pruned.photo_files))
-        })?;
+        let now = time_text(self.clock.now());
+        let (applied, pruned_photos) = self.write(|tx| apply_results(tx, items, response, &now))?;
         self.remove_photo_files(&pruned_photos);
         Ok(applied)
     }
@@ -239,6 +125,151 @@ impl Archive {
     pub fn rejected_records(&self) -> StoreResult<Vec<RejectedRecord>> {
         self.read(rejected_records)
     }
+}
+
+/// See [`Archive::claim_push_batch`].
+fn claim(tx: &Transaction<'_>, limit: u32, now: &str) -> StoreResult<Vec<PushItem>> {
+    let mut out = Vec::new();
+    let mut last: i64 = tx.query_row(
+        "SELECT last_push_seq FROM sync_state WHERE singleton = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT o.seq, o.push_seq, o.record_id, o.record_kind, o.payload_json, \
+             EXISTS (SELECT 1 FROM outbox e WHERE e.record_id = o.record_id \
+                     AND e.seq < o.seq AND e.push_seq IS NOT NULL) \
+             FROM outbox o WHERE o.state = 'pending' ORDER BY o.seq LIMIT ?1",
+        )?;
+        let mut rows = stmt.query([i64::from(limit)])?;
+        while let Some(r) = rows.next()? {
+            let push_seq = match r.get::<_, Option<i64>>(1)? {
+                Some(p) => p,
+                None => {
+                    last += 1;
+                    last
+                }
+            };
+            out.push(PushItem {
+                outbox_seq: r.get(0)?,
+                push_seq: push_seq.unsigned_abs(),
+                record_id: parse_record_id(&r.get::<_, String>(2)?)?,
+                kind: RecordKind::parse(&r.get::<_, String>(3)?)?,
+                payload_json: r.get(4)?,
+                later_version: r.get(5)?,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    // One statement for the batch: [[outbox seq, push seq], …].
+    let pairs = format!(
+        "[{}]",
+        out.iter()
+            .map(|i| format!("[{},{}]", i.outbox_seq, i.push_seq))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    tx.prepare_cached(
+        "UPDATE outbox SET push_seq = b.value ->> 1, state = 'in_flight', \
+         state_changed_at = ?2, attempts = attempts + 1 \
+         FROM json_each(?1) b WHERE outbox.seq = b.value ->> 0",
+    )?
+    .execute((&pairs, &now))?;
+    tx.execute(
+        "UPDATE sync_state SET last_push_seq = max(last_push_seq, ?1) WHERE singleton = 1",
+        [last],
+    )?;
+    // Numbers were handed out in outbox order, but entries numbered by an earlier,
+    // interrupted push keep theirs: send in push order.
+    out.sort_by_key(|i| i.push_seq);
+    Ok(out)
+}
+
+/// See [`Archive::apply_push_results`]; also returns the photo files pruning made unneeded, to be
+/// removed once the transaction has committed.
+fn apply_results(
+    tx: &Transaction<'_>,
+    items: &[PushItem],
+    response: &PushResponse,
+    now_text: &str,
+) -> StoreResult<(PushApplied, Vec<Sha256Hex>)> {
+    let results: HashMap<u64, &RecordResult> =
+        response.results.iter().map(|r| (r.seq, r)).collect();
+
+    let mut applied = PushApplied::default();
+    let mut acked: Vec<&PushItem> = Vec::with_capacity(items.len());
+    let mut unanswered: Vec<&PushItem> = Vec::new();
+    let mut refused: Vec<(&PushItem, String, String)> = Vec::new();
+    for item in items {
+        let Some(result) = results.get(&item.push_seq) else {
+            unanswered.push(item);
+            continue;
+        };
+        if result.id != item.record_id {
+            return Err(StoreError::PushAnswerMismatch {
+                push_seq: item.push_seq,
+            });
+        }
+        match &result.outcome {
+            RecordOutcome::Accepted { .. } => {
+                applied.accepted += 1;
+                acked.push(item);
+            }
+            RecordOutcome::Duplicate if item.later_version => {
+                applied.rejected += 1;
+                refused.push((
+                    item,
+                    EDIT_NOT_ACCEPTED.to_owned(),
+                    "the server already had an earlier version of this record and kept \
+                     it; this edit is only on the phone"
+                        .to_owned(),
+                ));
+            }
+            RecordOutcome::Duplicate => {
+                applied.duplicate += 1;
+                acked.push(item);
+            }
+            RecordOutcome::Rejected { code, message } => {
+                applied.rejected += 1;
+                refused.push((item, code.as_str().to_owned(), message.clone()));
+            }
+        }
+    }
+    applied.unanswered = unanswered.len() as u64;
+    let seqs = |v: &[&PushItem]| {
+        format!(
+            "[{}]",
+            v.iter()
+                .map(|i| i.outbox_seq.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    };
+    for (state, set) in [("acked", &acked), ("pending", &unanswered)] {
+        if !set.is_empty() {
+            tx.prepare_cached(
+                "UPDATE outbox SET state = ?2, state_changed_at = ?3 \
+                 WHERE seq IN (SELECT value FROM json_each(?1)) AND state = 'in_flight'",
+            )?
+            .execute((seqs(set), state, &now_text))?;
+        }
+    }
+    let mut reject = tx.prepare_cached(
+        "UPDATE outbox SET state = 'rejected', reject_code = ?2, reject_message = ?3, \
+         state_changed_at = ?4 WHERE seq = ?1 AND state = 'in_flight'",
+    )?;
+    for (item, code, message) in &refused {
+        reject.execute((item.outbox_seq, code, message, &now_text))?;
+    }
+    drop(reject);
+    let acked_ids: Vec<RecordId> = acked.iter().map(|i| i.record_id).collect();
+    sync_photos::note_server_photos(tx, &acked_ids, &response.missing_photos, &now_text)?;
+    let pruned = prune::prune_synced_out_of_scope(tx)?;
+    applied.pruned_records = pruned.records;
+    Ok((applied, pruned.photo_files))
 }
 
 pub(crate) fn rejected_records(conn: &Connection) -> StoreResult<Vec<RejectedRecord>> {

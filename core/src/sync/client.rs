@@ -12,13 +12,13 @@ use crate::protocol::{
     Cursor, DeviceId, ErrorCode, LoginRequest, LoginResponse, PhotoStatus, PullResponse,
     PushResponse, UserInfo,
 };
-use crate::store::{Archive, PushItem, StoreResult};
+use crate::store::{Archive, PushApplied, PushItem, StoreResult};
 
 use super::config::SyncConfig;
 use super::error::SyncError;
 use super::fail::{FailPoint, FailPoints};
 use super::status::{SyncPhase, SyncProgress, SyncReport, SyncStatus};
-use super::transport::{Body, Call, Failure, Transport, WireBytes};
+use super::transport::{Body, Call, Failure, Transport, WireBytes, gzip};
 
 /// The phone's sync client. One per archive: it owns the archive's outbox while a sync runs.
 ///
@@ -297,16 +297,17 @@ impl SyncClient {
             p.records_to_push = counts.pending_records;
         });
         let mut batch_size = self.config.push_batch.max(1);
-        let mut current = self.store(move |a| a.claim_push_batch(batch_size)).await?;
+        let claimed = self.store(move |a| a.claim_push_batch(batch_size)).await?;
+        let mut current = self.outgoing(claimed).await?;
         // A batch answered by the server whose answer is not recorded yet.
         let mut answered: Option<(Vec<PushItem>, PushResponse)> = None;
-        while !current.is_empty() {
+        while !current.items.is_empty() {
             match self.checkpoint(FailPoint::AfterClaim, cancel) {
                 Ok(()) => {}
                 // A simulated crash records nothing more.
                 Err(e @ SyncError::Killed(_)) => return Err(e),
                 Err(e) => {
-                    self.unclaim(&current).await?;
+                    self.unclaim(&current.items).await?;
                     self.record_answer(answered.take(), report).await?;
                     return Err(e);
                 }
@@ -316,15 +317,29 @@ impl SyncClient {
                 path: "/v1/sync/push",
                 query: &[],
                 token: Some(token),
-                body: Body::Json(push_body(&self.device, &current).into_bytes()),
+                body: Body::GzippedJson(std::mem::take(&mut current.body)),
             };
             let previous = answered.take();
+            // The previous answer and the next claim commit together (one durable write per
+            // batch), and the next request is built and compressed, all while this batch is with
+            // the server; cancellation is honoured at the top of the loop, where the claim is
+            // undone.
             let local = async {
-                if previous.is_some() {
-                    self.record_answer(previous, report).await?;
-                    self.checkpoint(FailPoint::AfterPushApplied, cancel)?;
-                }
-                self.store(move |a| a.claim_push_batch(batch_size)).await
+                let next = match previous {
+                    None => self.store(move |a| a.claim_push_batch(batch_size)).await?,
+                    Some((items, response)) => {
+                        let n = items.len() as u64;
+                        let (applied, next) = self
+                            .store(move |a| {
+                                a.apply_push_results_and_claim(&items, &response, batch_size)
+                            })
+                            .await?;
+                        self.note_answer(report, applied, n);
+                        self.checkpoint_killed_only(FailPoint::AfterPushApplied)?;
+                        next
+                    }
+                };
+                self.outgoing(next).await
             };
             let (sent, next) = tokio::join!(
                 self.transport.send_json::<PushResponse>(&call, cancel),
@@ -333,14 +348,13 @@ impl SyncClient {
             match (sent, next) {
                 (Ok(response), Ok(next)) => {
                     self.checkpoint_killed_only(FailPoint::AfterPushAnswered)?;
-                    answered = Some((std::mem::take(&mut current), response));
-                    current = next;
+                    answered = Some((std::mem::replace(&mut current, next).items, response));
                 }
                 (Ok(response), Err(e)) => {
                     // The local side stopped (killed, cancelled, store error): keep this answer
                     // unless the stop is a simulated crash, which records nothing.
                     if !matches!(e, SyncError::Killed(_)) {
-                        self.record_answer(Some((current, response)), report)
+                        self.record_answer(Some((current.items, response)), report)
                             .await?;
                     }
                     return Err(e);
@@ -348,15 +362,16 @@ impl SyncClient {
                 (Err(failure), next) => {
                     // Not sent, or sent without an answer: these entries go again under the same
                     // numbers, which the server deduplicates.
-                    self.unclaim(&current).await?;
+                    self.unclaim(&current.items).await?;
                     let next = next?;
-                    self.unclaim(&next).await?;
+                    self.unclaim(&next.items).await?;
                     if let Failure::Status(_, e) = &failure
                         && matches!(e.code, ErrorCode::BatchTooLarge | ErrorCode::BodyTooLarge)
                         && batch_size > 1
                     {
                         batch_size /= 2;
-                        current = self.store(move |a| a.claim_push_batch(batch_size)).await?;
+                        let claimed = self.store(move |a| a.claim_push_batch(batch_size)).await?;
+                        current = self.outgoing(claimed).await?;
                         continue;
                     }
                     return Err(failure.into());
@@ -365,6 +380,21 @@ impl SyncClient {
         }
         self.record_answer(answered, report).await?;
         self.checkpoint(FailPoint::AfterPushApplied, cancel)
+    }
+
+    /// A claimed batch and its request body, built and compressed off the async threads.
+    async fn outgoing(&self, items: Vec<PushItem>) -> Result<Outgoing, SyncError> {
+        if items.is_empty() {
+            return Ok(Outgoing::default());
+        }
+        let device = self.device.clone();
+        let level = self.config.gzip_level;
+        tokio::task::spawn_blocking(move || {
+            let body = gzip(push_body(&device, &items).as_bytes(), level)?;
+            Ok(Outgoing { items, body })
+        })
+        .await
+        .map_err(|e| SyncError::Task(e.to_string()))?
     }
 
     async fn record_answer(
@@ -379,10 +409,14 @@ impl SyncClient {
         let applied = self
             .store(move |a| a.apply_push_results(&items, &response))
             .await?;
+        self.note_answer(report, applied, n);
+        Ok(())
+    }
+
+    fn note_answer(&self, report: &mut SyncReport, applied: PushApplied, records: u64) {
         report.pushed += applied;
         report.push_batches += 1;
-        self.set_progress(|p| p.records_pushed += n);
-        Ok(())
+        self.set_progress(|p| p.records_pushed += records);
     }
 
     async fn unclaim(&self, items: &[PushItem]) -> Result<(), SyncError> {
@@ -612,6 +646,13 @@ impl SyncClient {
             .map_err(|e| SyncError::Task(e.to_string()))?
             .map_err(SyncError::Store)
     }
+}
+
+/// A batch claimed for the push, with its request body (gzipped JSON).
+#[derive(Default)]
+struct Outgoing {
+    items: Vec<PushItem>,
+    body: Vec<u8>,
 }
 
 /// The push request's JSON, built around the queued payloads as they are (they are the exact

@@ -17,7 +17,8 @@ pub enum FailPoint {
     AfterClaim,
     /// The server committed the batch and answered; the answer is not recorded (a lost ack).
     AfterPushAnswered,
-    /// A batch's answer is recorded; the next batch is not claimed.
+    /// A batch's answer is recorded, in the same transaction as the claim of the batch after the
+    /// one now with the server; nothing more is sent.
     AfterPushApplied,
     /// One chunk of a photo reached the server; the rest did not.
     AfterPhotoChunk,

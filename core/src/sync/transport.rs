@@ -4,6 +4,7 @@
 //! Decompression is done here rather than by reqwest (`no_gzip`): reqwest would hide the compressed
 //! size, and the compressed size is what the worker's data plan pays for.
 
+use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -68,6 +69,8 @@ pub(crate) enum Body {
     Empty,
     /// JSON, gzip-compressed on the way out.
     Json(Vec<u8>),
+    /// JSON already gzip-compressed (by [`gzip`], off the async threads).
+    GzippedJson(Vec<u8>),
     /// Sent as is (photos: JPEG and PNG do not compress).
     Raw(Vec<u8>),
 }
@@ -167,8 +170,8 @@ impl Transport {
     ) -> Result<Vec<u8>, Failure> {
         let body = match &call.body {
             Body::Empty => None,
-            Body::Json(json) => Some(gzip(json, self.config.gzip_level)?),
-            Body::Raw(bytes) => Some(bytes.clone()),
+            Body::Json(json) => Some(Cow::Owned(gzip(json, self.config.gzip_level)?)),
+            Body::GzippedJson(bytes) | Body::Raw(bytes) => Some(Cow::Borrowed(bytes.as_slice())),
         };
         let mut attempt = 0;
         loop {
@@ -218,7 +221,7 @@ impl Transport {
         }
         match call.body {
             Body::Empty => {}
-            Body::Json(_) => {
+            Body::Json(_) | Body::GzippedJson(_) => {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             }
@@ -315,7 +318,7 @@ fn describe(e: &reqwest::Error) -> String {
     msg
 }
 
-fn gzip(bytes: &[u8], level: u32) -> Result<Vec<u8>, Failure> {
+pub(crate) fn gzip(bytes: &[u8], level: u32) -> Result<Vec<u8>, Failure> {
     let mut enc = GzEncoder::new(
         Vec::with_capacity(bytes.len() / 4 + 64),
         Compression::new(level.min(9)),

@@ -336,6 +336,46 @@ fn store_sync_an_answer_for_other_records_changes_nothing() {
 }
 
 #[test]
+fn store_sync_an_answer_and_the_next_claim_commit_together_or_not_at_all() {
+    let f = Fixture::new();
+    for n in 0..5 {
+        f.archive.record_inspection(&inspection(n)).expect("record");
+    }
+    let first = f.archive.claim_push_batch(2).expect("claim");
+    // A wrong answer: neither the answer nor the next claim stays.
+    let mut wrong = answer(&first, accepted);
+    wrong.results[0].id = RecordId::new();
+    let err = f
+        .archive
+        .apply_push_results_and_claim(&first, &wrong, 2)
+        .expect_err("mismatch");
+    assert!(
+        matches!(err, StoreError::PushAnswerMismatch { push_seq: 1 }),
+        "{err:?}"
+    );
+    let c = f.archive.outbox_counts().expect("counts");
+    assert_eq!((c.pending, c.in_flight, c.acked), (3, 2, 0));
+    assert_eq!(f.archive.sync_state().expect("state").last_push_seq, 2);
+
+    let (applied, next) = f
+        .archive
+        .apply_push_results_and_claim(&first, &answer(&first, accepted), 2)
+        .expect("apply and claim");
+    assert_eq!((applied.accepted, applied.duplicate), (2, 0));
+    assert_eq!(next.iter().map(|i| i.push_seq).collect::<Vec<_>>(), [3, 4]);
+    let c = f.archive.outbox_counts().expect("counts");
+    assert_eq!((c.pending, c.in_flight, c.acked), (1, 2, 2));
+    // Killed now: the claimed batch goes out again under its numbers, the acked ones never.
+    let f = f.reopen();
+    assert_eq!(f.archive.requeue_in_flight().expect("requeue"), 2);
+    let again = f.archive.claim_push_batch(10).expect("claim");
+    assert_eq!(
+        again.iter().map(|i| i.push_seq).collect::<Vec<_>>(),
+        [3, 4, 5]
+    );
+}
+
+#[test]
 fn store_sync_a_pull_page_applies_whole_with_its_cursor_or_not_at_all() {
     let f = Fixture::new();
     let grids = district_grids();
