@@ -134,6 +134,10 @@ impl fmt::Debug for Archive {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Negative `cache_size` is KiB.
 const WRITER_CACHE_KIB: i64 = -16 * 1024;
+const WAL_BACKSTOP_PAGES: i64 = 8 * 1024;
+/// WAL pages after which a commit checkpoints by itself (SQLite's default is 1,000). Checkpoints
+/// normally run from [`Archive::checkpoint`], after a sync and off its path; this is the backstop,
+/// at 32 MiB of 4 KiB pages, so a bootstrap pull does not stop at each page to copy the last.
 
 impl Archive {
     /// Opens (creating if needed) the archive at `path`, upgrading its schema to the current version.
@@ -155,6 +159,7 @@ impl Archive {
         writer.pragma_update(None, "foreign_keys", "ON")?;
         // 16 MiB of page cache (default 2 MiB) for the writer: bulk loads touch five indexes.
         writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
         schema::migrate(&mut writer)?;
         // A bootstrap pull killed between its pages leaves the list indexes dropped.
         writer.execute_batch(schema::LIST_INDEXES)?;
@@ -202,6 +207,18 @@ impl Archive {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Copies what the write-ahead log holds into the database file, as far as readers allow,
+    /// without blocking writers (a passive checkpoint). Returns the log's pages and how many of
+    /// them are now in the database file.
+    pub fn checkpoint(&self) -> StoreResult<(u64, u64)> {
+        let conn = lock(&self.reader);
+        let (log, done): (i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })?;
+        Ok((log.unsigned_abs(), done.unsigned_abs()))
     }
 
     pub fn interrupt_handle(&self) -> InterruptHandle {

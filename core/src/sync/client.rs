@@ -203,6 +203,7 @@ impl SyncClient {
         let result = self.run(&cancel, &mut report).await;
         report.wire = self.wire().since(wire_before);
         report.elapsed_ms = ms_since(started);
+        self.checkpoint_in_background();
         match result {
             Ok(()) => {
                 self.store(|a| a.record_sync_success()).await?;
@@ -221,6 +222,15 @@ impl SyncClient {
                 Err(e)
             }
         }
+    }
+
+    /// A sync writes a lot at once (a bootstrap pull is the worker's whole archive): what it wrote
+    /// is durable in the write-ahead log, and copying it into the database file happens here,
+    /// after the sync, without holding it up. Writers are not blocked; a failure leaves the log
+    /// for the next checkpoint.
+    fn checkpoint_in_background(&self) {
+        let archive = self.archive.clone();
+        drop(tokio::task::spawn_blocking(move || archive.checkpoint()));
     }
 
     async fn run(

@@ -331,3 +331,27 @@ fn store_rating_history_keeps_explanations_in_order() {
         .expect("as json");
     assert_eq!(raw[1].explanation["rule"], "initial");
 }
+
+#[test]
+fn store_checkpoint_moves_the_log_into_the_database_file_which_commits_leave_alone() {
+    let f = Fixture::new();
+    let db_len = || {
+        std::fs::metadata(f.archive.path())
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    let (before, _) = f.archive.checkpoint().expect("first checkpoint");
+    let empty = db_len();
+    for n in 0..300 {
+        f.archive.record_inspection(&inspection(n)).expect("record");
+    }
+    assert_eq!(
+        db_len(),
+        empty,
+        "commits below the backstop do not checkpoint"
+    );
+    let (log, done) = f.archive.checkpoint().expect("checkpoint");
+    assert!(log > before, "the log grew: {before} → {log} pages");
+    assert_eq!(done, log, "no reader held any of it back");
+    assert!(db_len() > empty, "{} → {} bytes", empty, db_len());
+}

@@ -7,6 +7,7 @@
 mod accounts;
 mod archive;
 mod audit;
+mod checkpointer;
 mod events;
 mod lists;
 mod photos;
@@ -51,6 +52,7 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    _checkpointer: checkpointer::Checkpointer,
 }
 
 fn open_connection(path: &Path) -> Result<Connection, DbError> {
@@ -76,8 +78,10 @@ impl SqliteDb {
                 })?;
             }
             let writer = open_connection(&path)?;
+            writer.pragma_update(None, "wal_autocheckpoint", checkpointer::BACKSTOP_PAGES)?;
             Ok(SqliteDb {
                 inner: Arc::new(Inner {
+                    _checkpointer: checkpointer::Checkpointer::start(path.clone()),
                     path,
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
