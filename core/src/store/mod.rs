@@ -134,10 +134,10 @@ impl fmt::Debug for Archive {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Negative `cache_size` is KiB.
 const WRITER_CACHE_KIB: i64 = -16 * 1024;
-const WAL_BACKSTOP_PAGES: i64 = 8 * 1024;
 /// WAL pages after which a commit checkpoints by itself (SQLite's default is 1,000). Checkpoints
 /// normally run from [`Archive::checkpoint`], after a sync and off its path; this is the backstop,
 /// at 32 MiB of 4 KiB pages, so a bootstrap pull does not stop at each page to copy the last.
+const WAL_BACKSTOP_PAGES: i64 = 8 * 1024;
 
 impl Archive {
     /// Opens (creating if needed) the archive at `path`, upgrading its schema to the current version.

@@ -266,7 +266,7 @@ fn apply_results(
     }
     drop(reject);
     let acked_ids: Vec<RecordId> = acked.iter().map(|i| i.record_id).collect();
-    sync_photos::note_server_photos(tx, &acked_ids, &response.missing_photos, &now_text)?;
+    sync_photos::note_server_photos(tx, &acked_ids, &response.missing_photos, now_text)?;
     let pruned = prune::prune_synced_out_of_scope(tx)?;
     applied.pruned_records = pruned.records;
     Ok((applied, pruned.photo_files))
