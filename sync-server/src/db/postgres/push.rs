@@ -1,6 +1,8 @@
 use deadpool_postgres::{Client, Transaction};
 use gridwalk_core::protocol::{DeviceId, PushRecord, PushResponse, RejectCode};
 use std::collections::{BTreeSet, HashSet};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -50,13 +52,11 @@ pub async fn push(
             .collect();
         let codes: Vec<&str> = plan.rejections.iter().map(|r| r.code.as_str()).collect();
         let messages: Vec<&str> = plan.rejections.iter().map(|r| r.message.as_str()).collect();
-        tx.execute(
-            &tx.prepare_cached(
-                "INSERT INTO rejections (device_id, record_id, device_seq, code, message, received_at)
+        execute_cached(
+            &tx,
+            "INSERT INTO rejections (device_id, record_id, device_seq, code, message, received_at)
              SELECT $1, r, s, c, m, $6
              FROM UNNEST($2::text[], $3::int8[], $4::text[], $5::text[]) AS t (r, s, c, m)",
-            )
-            .await?,
             &[
                 &ctx.device.as_str(),
                 &ids,
@@ -71,13 +71,11 @@ pub async fn push(
     };
     let conflicts = async {
         for k in &plan.conflicts {
-            tx.execute(
-                &tx.prepare_cached(
-                    "INSERT INTO conflicts (record_id, building_code, field, seen, proposed, current,
+            execute_cached(
+                &tx,
+                "INSERT INTO conflicts (record_id, building_code, field, seen, proposed, current,
                      created_at)
                  VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6::text::jsonb, $7)",
-                )
-                .await?,
                 &[
                     &k.record.to_string(),
                     &k.building.as_str(),
@@ -94,12 +92,10 @@ pub async fn push(
     };
     let device_seq = async {
         if plan.device_last_seq != before {
-            tx.execute(
-                &tx.prepare_cached(
-                    "UPDATE devices SET last_seq = $2, username = $3, updated_at = $4
+            execute_cached(
+                &tx,
+                "UPDATE devices SET last_seq = $2, username = $3, updated_at = $4
                  WHERE device_id = $1",
-                )
-                .await?,
                 &[
                     &ctx.device.as_str(),
                     &seq_i(plan.device_last_seq),
@@ -136,13 +132,11 @@ async fn write_effects(
         // A queued row is locked by the no-op update: the rater skips it until this push
         // commits, so it never drops the row having read the records without this push's.
         let codes: Vec<&str> = fx.rate.iter().map(|c| c.as_str()).collect();
-        tx.execute(
-            &tx.prepare_cached(
-                "INSERT INTO rating_queue (building_code, queued_at)
+        execute_cached(
+            tx,
+            "INSERT INTO rating_queue (building_code, queued_at)
              SELECT c, $2 FROM UNNEST($1::text[]) AS t (c)
              ON CONFLICT (building_code) DO UPDATE SET queued_at = rating_queue.queued_at",
-            )
-            .await?,
             &[&codes, &now],
         )
         .await?;
@@ -160,15 +154,13 @@ async fn write_effects(
             .iter()
             .map(|e| e.dispatch.department().map(|d| d.as_str()))
             .collect();
-        tx.execute(
-            &tx.prepare_cached(
-                "INSERT INTO event_states (event_id, building_code, kind, category, status, deadline,
+        execute_cached(
+            tx,
+            "INSERT INTO event_states (event_id, building_code, kind, category, status, deadline,
                  reported_at, updated_at, department)
              SELECT i, c, k, g, s, d, r, $8, dp
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
                  $7::timestamptz[], $9::text[]) AS t (i, c, k, g, s, d, r, dp)",
-            )
-            .await?,
             &[
                 &ids, &codes, &kinds, &cats, &statuses, &deadlines, &reported, &now, &depts,
             ],
@@ -184,23 +176,20 @@ async fn snapshot(
     records: &[PushRecord],
 ) -> Result<Snapshot, DbError> {
     // The device row is the per-device lock: concurrent pushes from one device run one at a time.
-    tx.execute(
-        &tx.prepare_cached(
-            "INSERT INTO devices (device_id, last_seq, username, updated_at) VALUES ($1, 0, $2, $3)
+    execute_cached(
+        tx,
+        "INSERT INTO devices (device_id, last_seq, username, updated_at) VALUES ($1, 0, $2, $3)
          ON CONFLICT (device_id) DO NOTHING",
-        )
-        .await?,
         &[&ctx.device.as_str(), &ctx.username, &ctx.now],
     )
     .await?;
-    let last: i64 = tx
-        .query_one(
-            &tx.prepare_cached("SELECT last_seq FROM devices WHERE device_id = $1 FOR UPDATE")
-                .await?,
-            &[&ctx.device.as_str()],
-        )
-        .await?
-        .try_get(0)?;
+    let last: i64 = query_one_cached(
+        tx,
+        "SELECT last_seq FROM devices WHERE device_id = $1 FOR UPDATE",
+        &[&ctx.device.as_str()],
+    )
+    .await?
+    .try_get(0)?;
     let mut snap = Snapshot {
         device_last_seq: seq_u(last),
         ..Snapshot::default()
@@ -217,42 +206,28 @@ async fn snapshot(
         .iter()
         .map(|c| c.as_str())
         .collect();
+    // Parameters bound here: the joined queries borrow them.
+    let by_id: [&(dyn ToSql + Sync); 1] = [&ids];
+    let by_device_id: [&(dyn ToSql + Sync); 2] = [&device, &ids];
+    let by_code: [&(dyn ToSql + Sync); 1] = [&codes];
     // Four independent reads under the device lock, pipelined (one wait, not four).
     let (accepted, rejected, places, files) = tokio::try_join!(
-        async {
-            tx.query(
-                &tx.prepare_cached(
-                    "SELECT record_id, device_id FROM records WHERE record_id = ANY($1)",
-                )
-                .await?,
-                &[&ids],
-            )
-            .await
-            .map_err(DbError::from)
-        },
-        async {
-            tx.query(
-                &tx.prepare_cached(
-                    "SELECT record_id, code, message FROM rejections
+        query_cached(
+            tx,
+            "SELECT record_id, device_id FROM records WHERE record_id = ANY($1)",
+            &by_id,
+        ),
+        query_cached(
+            tx,
+            "SELECT record_id, code, message FROM rejections
                  WHERE device_id = $1 AND record_id = ANY($2)",
-                )
-                .await?,
-                &[&device, &ids],
-            )
-            .await
-            .map_err(DbError::from)
-        },
-        async {
-            tx.query(
-                &tx.prepare_cached(
-                    "SELECT code, grid, community, street, removed FROM buildings WHERE code = ANY($1)",
-                )
-                .await?,
-                &[&codes],
-            )
-            .await
-            .map_err(DbError::from)
-        },
+            &by_device_id,
+        ),
+        query_cached(
+            tx,
+            "SELECT code, grid, community, street, removed FROM buildings WHERE code = ANY($1)",
+            &by_code,
+        ),
         load_buildings(tx, &corrected),
     )?;
     for r in accepted {
@@ -314,15 +289,13 @@ async fn insert_records(
     let payloads: Vec<&str> = rows.iter().map(|r| r.payload.as_str()).collect();
     let conflicts: Vec<bool> = rows.iter().map(|r| r.conflict).collect();
     let sseqs: Vec<i64> = (0..rows.len()).map(|i| seq_i(first + i as u64)).collect();
-    tx.execute(
-        &tx.prepare_cached(
-            "INSERT INTO records (record_id, device_id, device_seq, username, kind, building_code,
+    execute_cached(
+        tx,
+        "INSERT INTO records (record_id, device_id, device_seq, username, kind, building_code,
              payload, conflict, server_seq, received_at)
          SELECT r, d, ds, u, k, b, p::jsonb, c, ss, $10
          FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[],
              $7::text[], $8::bool[], $9::int8[]) AS t (r, d, ds, u, k, b, p, c, ss)",
-        )
-        .await?,
         &[
             &ids, &devices, &dseqs, &users, &kinds, &codes, &payloads, &conflicts, &sseqs, &now,
         ],
@@ -339,13 +312,11 @@ async fn insert_records(
         }
     }
     if !p_ids.is_empty() {
-        tx.execute(
-            &tx.prepare_cached(
-                "INSERT INTO record_photos (record_id, sha256, size_bytes)
+        execute_cached(
+            tx,
+            "INSERT INTO record_photos (record_id, sha256, size_bytes)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[])
              ON CONFLICT DO NOTHING",
-            )
-            .await?,
             &[&p_ids, &p_shas, &p_sizes],
         )
         .await?;
@@ -361,16 +332,15 @@ async fn missing_photos(
         return Ok(Vec::new());
     }
     let shas: Vec<&str> = photos.iter().map(Sha256Hex::as_str).collect();
-    let stored: HashSet<String> = tx
-        .query(
-            &tx.prepare_cached("SELECT sha256 FROM photos WHERE sha256 = ANY($1)")
-                .await?,
-            &[&shas],
-        )
-        .await?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?;
+    let stored: HashSet<String> = query_cached(
+        tx,
+        "SELECT sha256 FROM photos WHERE sha256 = ANY($1)",
+        &[&shas],
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get(0))
+    .collect::<Result<_, _>>()?;
     Ok(photos
         .iter()
         .filter(|s| !stored.contains(s.as_str()))
@@ -395,4 +365,32 @@ pub async fn raw_insert(c: &mut Client, rows: &[NewRecord]) -> Result<u64, DbErr
     insert_records(&tx, rows, first, chrono::Utc::now()).await?;
     tx.commit().await?;
     Ok(rows.len() as u64)
+}
+
+/// `sql` on the push's transaction, prepared once per pooled connection (a push makes a dozen
+/// statements; preparing each on every call doubled its round trips).
+async fn execute_cached(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, DbError> {
+    Ok(tx.execute(&tx.prepare_cached(sql).await?, params).await?)
+}
+
+/// See [`execute_cached`].
+async fn query_cached(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, DbError> {
+    Ok(tx.query(&tx.prepare_cached(sql).await?, params).await?)
+}
+
+/// See [`execute_cached`].
+async fn query_one_cached(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Row, DbError> {
+    Ok(tx.query_one(&tx.prepare_cached(sql).await?, params).await?)
 }
