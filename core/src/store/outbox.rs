@@ -142,8 +142,11 @@ pub struct OutboxCounts {
     pub rejected: u64,
 }
 
-const ENTRY_COLUMNS: &str = "seq, record_id, record_kind, payload_json, state, reject_code, \
-     reject_message, attempts, queued_at";
+const ENTRY_COLUMNS: &str = "o.seq, o.record_id, o.record_kind, p.payload_json, o.state, \
+     o.reject_code, o.reject_message, o.attempts, o.queued_at";
+
+/// An outbox entry with its payload (kept apart so that state changes rewrite a small row).
+const ENTRY_FROM: &str = "outbox o JOIN outbox_payloads p ON p.seq = o.seq";
 
 /// Queues `payload_json` for upload inside the caller's transaction.
 pub(crate) fn enqueue(
@@ -154,12 +157,15 @@ pub(crate) fn enqueue(
     now: DateTime<Utc>,
 ) -> StoreResult<OutboxSeq> {
     let now = time_text(now);
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO outbox (record_id, record_kind, payload_json, state, queued_at, \
-         state_changed_at) VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
-    )?;
-    stmt.execute((record_id_text(record_id), kind.as_str(), payload_json, &now))?;
-    Ok(tx.last_insert_rowid())
+    tx.prepare_cached(
+        "INSERT INTO outbox (record_id, record_kind, state, queued_at, state_changed_at) \
+         VALUES (?1, ?2, 'pending', ?3, ?3)",
+    )?
+    .execute((record_id_text(record_id), kind.as_str(), &now))?;
+    let seq = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO outbox_payloads (seq, payload_json) VALUES (?1, ?2)")?
+        .execute((seq, payload_json))?;
+    Ok(seq)
 }
 
 /// An edit replaces the record's versions that were never handed to a push: they are marked acked
@@ -186,7 +192,8 @@ impl Archive {
             query_entries(
                 conn,
                 &format!(
-                    "SELECT {ENTRY_COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1"
+                    "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE o.state = 'pending' \
+                     ORDER BY o.seq LIMIT ?1"
                 ),
                 [i64::from(limit)],
             )
@@ -198,7 +205,10 @@ impl Archive {
         self.read(|conn| {
             query_entries(
                 conn,
-                &format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE record_id = ?1 ORDER BY seq"),
+                &format!(
+                    "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE o.record_id = ?1 \
+                     ORDER BY o.seq"
+                ),
                 [record_id_text(id)],
             )
         })

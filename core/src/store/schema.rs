@@ -8,6 +8,8 @@
 //! - v3: sync — the sync state (login, pull cursor, push numbering, last result), each outbox
 //!   entry's push sequence number, supervisors' review outcomes, photo upload states.
 //! - v4: `buildings.risk_key` stored rather than computed on every read and index build.
+//! - v5: outbox payloads in a table of their own (`outbox_payloads`), so that claiming and
+//!   answering a push rewrite ~100-byte entries rather than entries carrying the whole record.
 //!
 //! A test builds every earlier version by applying steps 1..k, upgrades it and checks that the result
 //! equals a freshly created database object for object. So: when adding version N+1, append a step
@@ -18,10 +20,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::error::{StoreError, StoreResult};
 
 /// The version [`CURRENT_SCHEMA`] creates and the code reads and writes.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// Step `i` takes a database from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V0_TO_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V0_TO_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
 
 const V0_TO_V1: &str = r#"
 CREATE TABLE grids (
@@ -272,6 +274,18 @@ CREATE INDEX buildings_risk ON buildings (risk_key);
 CREATE INDEX buildings_blacklisted_risk ON buildings (risk_key) WHERE blacklisted = 1;
 "#;
 
+/// v5: the outbox entry's payload moves to `outbox_payloads`. A push rewrites each entry twice
+/// (claimed, then answered); with the record's JSON (~400 B) in the row, that wrote ~5× the bytes
+/// the state change needs, and the phone's commits competed with the server's for the disk.
+const V4_TO_V5: &str = r#"
+CREATE TABLE outbox_payloads (
+    seq INTEGER PRIMARY KEY NOT NULL REFERENCES outbox (seq) ON DELETE CASCADE,
+    payload_json TEXT NOT NULL
+) STRICT;
+INSERT INTO outbox_payloads (seq, payload_json) SELECT seq, payload_json FROM outbox;
+ALTER TABLE outbox DROP COLUMN payload_json;
+"#;
+
 /// The whole schema at [`SCHEMA_VERSION`], table by table, as a fresh archive gets it.
 ///
 /// Design notes:
@@ -423,7 +437,6 @@ CREATE TABLE outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     record_id TEXT NOT NULL,
     record_kind TEXT NOT NULL CHECK (record_kind IN ('inspection', 'event')),
-    payload_json TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'acked', 'rejected')),
     attempts INTEGER NOT NULL DEFAULT 0,
     reject_code TEXT,
@@ -438,6 +451,11 @@ CREATE TABLE outbox (
 ) STRICT;
 CREATE INDEX outbox_state ON outbox (state, seq);
 CREATE INDEX outbox_record ON outbox (record_id, seq);
+-- v5: the record's JSON apart from its entry, so state changes rewrite a small row.
+CREATE TABLE outbox_payloads (
+    seq INTEGER PRIMARY KEY NOT NULL REFERENCES outbox (seq) ON DELETE CASCADE,
+    payload_json TEXT NOT NULL
+) STRICT;
 
 CREATE TABLE rating_history (
     id INTEGER PRIMARY KEY,

@@ -137,10 +137,11 @@ fn claim(tx: &Transaction<'_>, limit: u32, now: &str) -> StoreResult<Vec<PushIte
     )?;
     {
         let mut stmt = tx.prepare_cached(
-            "SELECT o.seq, o.push_seq, o.record_id, o.record_kind, o.payload_json, \
+            "SELECT o.seq, o.push_seq, o.record_id, o.record_kind, p.payload_json, \
              EXISTS (SELECT 1 FROM outbox e WHERE e.record_id = o.record_id \
                      AND e.seq < o.seq AND e.push_seq IS NOT NULL) \
-             FROM outbox o WHERE o.state = 'pending' ORDER BY o.seq LIMIT ?1",
+             FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq \
+             WHERE o.state = 'pending' ORDER BY o.seq LIMIT ?1",
         )?;
         let mut rows = stmt.query([i64::from(limit)])?;
         while let Some(r) = rows.next()? {
@@ -275,8 +276,8 @@ fn apply_results(
 pub(crate) fn rejected_records(conn: &Connection) -> StoreResult<Vec<RejectedRecord>> {
     let mut stmt = conn.prepare_cached(
         "SELECT o.seq, o.record_id, o.record_kind, o.reject_code, o.reject_message, \
-         o.state_changed_at, json_extract(o.payload_json, '$.building') FROM outbox o \
-         WHERE o.state = 'rejected' AND o.seq = (SELECT max(n.seq) FROM outbox n \
+         o.state_changed_at, json_extract(p.payload_json, '$.building') \
+         FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq WHERE o.state = 'rejected' AND o.seq = (SELECT max(n.seq) FROM outbox n \
              WHERE n.record_id = o.record_id AND n.superseded_by IS NULL) \
          ORDER BY o.state_changed_at DESC, o.seq DESC",
     )?;

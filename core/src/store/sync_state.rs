@@ -257,9 +257,10 @@ pub(crate) fn read_state(conn: &Connection) -> StoreResult<SyncState> {
 /// Workers (other than `username`) named by outbox entries that still wait to be pushed.
 fn unsynced_workers_other_than(tx: &Transaction<'_>, username: &str) -> StoreResult<Vec<String>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT DISTINCT json_extract(payload_json, '$.worker') FROM outbox \
-         WHERE state IN ('pending', 'in_flight') \
-         AND json_extract(payload_json, '$.worker') IS NOT ?1",
+        "SELECT DISTINCT json_extract(p.payload_json, '$.worker') \
+         FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq \
+         WHERE o.state IN ('pending', 'in_flight') \
+         AND json_extract(p.payload_json, '$.worker') IS NOT ?1",
     )?;
     let rows = stmt.query_map([username], |r| r.get::<_, Option<String>>(0))?;
     let mut out = Vec::new();
