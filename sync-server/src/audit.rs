@@ -2,7 +2,8 @@
 //! one append-only row with the account, device, time, scope, action and target (ids only).
 //!
 //! Writes are logged by the HTTP middleware (`http/audit.rs`) after the handler answered, with the
-//! answer's status. Reads of personal data are logged by the handler that returns it, through
+//! answer's status — except a push, whose row is appended inside the push's own transaction so it
+//! commits exactly when the records do (ADR 0041). Reads of personal data are logged by the handler that returns it, through
 //! [`personal_read`], *before* the data is sent: if the row cannot be written the read fails.
 //!
 //! Personal data here means the contacts of owners, managers and building heads (building files,

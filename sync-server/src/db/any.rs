@@ -89,13 +89,14 @@ impl Database for AnyDb {
     async fn count_buildings(&self) -> Result<u64, DbError> {
         on_engine!(self, d => d.count_buildings().await)
     }
-    async fn push(
+    async fn push_audited(
         &self,
         ctx: PushCtx,
         records: Vec<PushRecord>,
         checks: Vec<Option<Rejection>>,
+        audit: Option<super::audit::NewAuditEntry>,
     ) -> Result<PushResponse, PushError> {
-        on_engine!(self, d => d.push(ctx, records, checks).await)
+        on_engine!(self, d => d.push_audited(ctx, records, checks, audit).await)
     }
     async fn pull(&self, p: PullParams) -> Result<PullPage, DbError> {
         on_engine!(self, d => d.pull(p).await)

@@ -168,6 +168,17 @@ pub trait Database: Send + Sync + 'static {
         ctx: PushCtx,
         records: Vec<PushRecord>,
         checks: Vec<Option<Rejection>>,
+    ) -> impl Future<Output = Result<PushResponse, PushError>> + Send {
+        self.push_audited(ctx, records, checks, None)
+    }
+    /// [`Database::push`] that also appends `audit` in the same transaction: the audit row of a
+    /// push commits with its records or not at all, and costs no commit of its own.
+    fn push_audited(
+        &self,
+        ctx: PushCtx,
+        records: Vec<PushRecord>,
+        checks: Vec<Option<Rejection>>,
+        audit: Option<audit::NewAuditEntry>,
     ) -> impl Future<Output = Result<PushResponse, PushError>> + Send;
     /// One page of changes for a scope after a sequence number, from one consistent snapshot.
     fn pull(&self, p: PullParams) -> impl Future<Output = Result<PullPage, DbError>> + Send;

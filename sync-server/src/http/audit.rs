@@ -14,8 +14,36 @@ use super::extract::{bearer_token, require};
 use crate::audit::{self, Actor};
 use crate::auth::{self, Caller};
 use crate::db::Database;
-use crate::db::audit::AuditFilter;
+use crate::db::audit::{AuditFilter, NewAuditEntry};
 use crate::scope::Action;
+
+/// The audit row of the current write request, for a handler that appends it inside its own
+/// transaction: then the row commits exactly when the write does — also when the client is gone
+/// before the answer, which would drop this middleware before it logs — and costs no commit of its
+/// own. The handler answers with [`AuditWritten`] so the middleware does not log it again.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    actor: Option<Actor>,
+    action: String,
+    target: String,
+}
+
+impl AuditRow {
+    /// The row for this request answered with `status`.
+    pub fn answered(&self, status: u16) -> NewAuditEntry {
+        audit::entry(
+            self.actor.as_ref(),
+            self.action.clone(),
+            self.target.clone(),
+            false,
+            status,
+        )
+    }
+}
+
+/// Marks an answer whose handler wrote its [`AuditRow`] with the write.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditWritten;
 
 /// Logs every write request (any method but GET, HEAD and OPTIONS) to a known route once the
 /// handler has answered: who (from the bearer token, or the account that just logged in), the
@@ -44,19 +72,24 @@ pub async fn audit_writes(State(state): State<AppState>, mut req: Request, next:
     if let Some(c) = &caller {
         req.extensions_mut().insert(c.clone());
     }
+    let mut row = AuditRow {
+        actor: caller.as_ref().map(Actor::from),
+        action: format!("{method} {route}"),
+        target: path,
+    };
+    req.extensions_mut().insert(row.clone());
     let resp = next.run(req).await;
-    let actor = caller
-        .as_ref()
-        .map(Actor::from)
-        .or_else(|| resp.extensions().get::<Actor>().cloned());
-    let row = audit::entry(
-        actor.as_ref(),
-        format!("{method} {route}"),
-        path,
-        false,
-        resp.status().as_u16(),
-    );
-    if let Err(e) = state.db().append_audit(row).await {
+    if resp.extensions().get::<AuditWritten>().is_some() {
+        return resp;
+    }
+    if row.actor.is_none() {
+        row.actor = resp.extensions().get::<Actor>().cloned();
+    }
+    if let Err(e) = state
+        .db()
+        .append_audit(row.answered(resp.status().as_u16()))
+        .await
+    {
         tracing::error!(error = %e, %method, %route, "audit row not written");
     }
     resp

@@ -1,9 +1,10 @@
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use gridwalk_core::protocol::{ErrorCode, PushRequest, PushResponse};
 
 use super::AppState;
+use super::audit::{AuditRow, AuditWritten};
 use super::error::ApiFailure;
 use super::extract::{StrictJson, require};
 use crate::auth::Caller;
@@ -15,8 +16,9 @@ use crate::sync::validate::check_record;
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
+    audit_row: Option<Extension<AuditRow>>,
     StrictJson(req): StrictJson<PushRequest>,
-) -> Result<Json<PushResponse>, ApiFailure> {
+) -> Result<(Option<Extension<AuditWritten>>, Json<PushResponse>), ApiFailure> {
     require(&caller, Action::Push)?;
     if req.device_id != caller.device {
         return Err(ApiFailure::new(
@@ -61,7 +63,10 @@ pub async fn push(
     // The write runs to completion even if the client goes away: the engine's transaction
     // commits or rolls back as a whole, and a retry is answered from what was stored.
     let db = state.db().clone();
-    let resp = tokio::spawn(async move { db.push(ctx, req.records, checks).await })
+    // The audit row goes into the push's own transaction (see [`AuditRow`]).
+    let audit = audit_row.as_ref().map(|r| r.answered(200));
+    let audited = audit.is_some().then_some(Extension(AuditWritten));
+    let resp = tokio::spawn(async move { db.push_audited(ctx, req.records, checks, audit).await })
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "push task failed");
@@ -80,5 +85,5 @@ pub async fn push(
         missing_photos = resp.missing_photos.len(),
         "push"
     );
-    Ok(Json(resp))
+    Ok((audited, Json(resp)))
 }

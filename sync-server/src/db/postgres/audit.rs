@@ -1,13 +1,13 @@
 //! The append-only audit log on PostgreSQL (a trigger refuses UPDATE, DELETE and TRUNCATE).
 
-use deadpool_postgres::Client;
+use deadpool_postgres::{Client, GenericClient};
 use gridwalk_core::protocol::{AuditEntry, Role};
 
 use crate::db::DbError;
 use crate::db::audit::{AuditFilter, NewAuditEntry};
 use crate::db::codec::{parse_device, parse_role, parse_scope};
 
-pub async fn append(c: &Client, e: &NewAuditEntry) -> Result<(), DbError> {
+pub async fn append(c: &impl GenericClient, e: &NewAuditEntry) -> Result<(), DbError> {
     let st = c
         .prepare_cached(
             "INSERT INTO audit_log (at, username, device_id, role, scope_level, scope_id, action,

@@ -185,13 +185,21 @@ impl Database for PgDb {
         archive::count_buildings(&self.client().await?).await
     }
 
-    async fn push(
+    async fn push_audited(
         &self,
         ctx: PushCtx,
         records: Vec<PushRecord>,
         checks: Vec<Option<Rejection>>,
+        audit: Option<super::audit::NewAuditEntry>,
     ) -> Result<PushResponse, PushError> {
-        push::push(&mut self.client().await?, &ctx, &records, &checks).await
+        push::push(
+            &mut self.client().await?,
+            &ctx,
+            &records,
+            &checks,
+            audit.as_ref(),
+        )
+        .await
     }
 
     async fn pull(&self, p: PullParams) -> Result<PullPage, DbError> {

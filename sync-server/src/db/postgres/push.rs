@@ -10,6 +10,7 @@ use gridwalk_core::{Building, CommunityId, GridId, Sha256Hex, StreetId};
 
 use super::allocate_seqs;
 use super::archive::{load_buildings, write_buildings};
+use crate::db::audit::NewAuditEntry;
 use crate::db::codec::{parse_code, parse_device, parse_record_id, seq_i, seq_u};
 use crate::db::import_plan::Place;
 use crate::db::{DbError, NewRecord, PushCtx, PushError};
@@ -24,6 +25,7 @@ pub async fn push(
     ctx: &PushCtx,
     records: &[PushRecord],
     checks: &[Option<Rejection>],
+    audit: Option<&NewAuditEntry>,
 ) -> Result<PushResponse, PushError> {
     check_batch_order(records)?;
     let tx = c.transaction().await?;
@@ -107,11 +109,18 @@ pub async fn push(
         }
         Ok::<(), DbError>(())
     };
-    let ((), (), (), (), missing) = tokio::try_join!(
+    let audited = async {
+        match audit {
+            Some(e) => super::audit::append(&tx, e).await,
+            None => Ok(()),
+        }
+    };
+    let ((), (), (), (), (), missing) = tokio::try_join!(
         write_effects(&tx, &plan.effects, ctx.now),
         rejections,
         conflicts,
         device_seq,
+        audited,
         missing_photos(&tx, &plan.photos),
     )?;
     tx.commit().await?;

@@ -8,7 +8,7 @@ use crate::db::DbError;
 use crate::db::audit::{AuditFilter, NewAuditEntry};
 use crate::db::codec::{parse_device, parse_role, parse_scope};
 
-pub fn append(c: &mut Connection, e: &NewAuditEntry) -> Result<(), DbError> {
+pub fn append(c: &Connection, e: &NewAuditEntry) -> Result<(), DbError> {
     c.prepare_cached(
         "INSERT INTO audit_log (at, username, device_id, role, scope_level, scope_id, action,
              target, personal_data, status)

@@ -251,13 +251,14 @@ impl Database for SqliteDb {
         self.read(archive::count_buildings).await
     }
 
-    async fn push(
+    async fn push_audited(
         &self,
         ctx: PushCtx,
         records: Vec<PushRecord>,
         checks: Vec<Option<Rejection>>,
+        audit: Option<super::audit::NewAuditEntry>,
     ) -> Result<PushResponse, PushError> {
-        self.write(move |c| push::push(c, &ctx, &records, &checks))
+        self.write(move |c| push::push(c, &ctx, &records, &checks, audit.as_ref()))
             .await
     }
 

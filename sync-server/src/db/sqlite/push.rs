@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::archive::{load_building, write_building};
 use super::{allocate_seqs, ms};
+use crate::db::audit::NewAuditEntry;
 use crate::db::codec::{parse_device, seq_i, seq_u};
 use crate::db::import_plan::Place;
 use crate::db::{DbError, NewRecord, PushCtx, PushError};
@@ -20,6 +21,7 @@ pub fn push(
     ctx: &PushCtx,
     records: &[PushRecord],
     checks: &[Option<Rejection>],
+    audit: Option<&NewAuditEntry>,
 ) -> Result<PushResponse, PushError> {
     check_batch_order(records)?;
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -85,6 +87,9 @@ pub fn push(
         )?;
     }
     let missing = missing_photos(&tx, &plan.photos)?;
+    if let Some(e) = audit {
+        super::audit::append(&tx, e)?;
+    }
     tx.commit()?;
     Ok(PushResponse {
         results: plan.results,

@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use gridwalk_core::protocol::{BuildingCorrection, FieldChange, Role, Scope, SyncRecord};
 use gridwalk_core::{Contact, RecordId, WorkerId};
 use gridwalk_server::db::audit::NewAuditEntry;
-use gridwalk_server::db::{AnyDb, Database};
-use gridwalk_server::fixtures::{self, grid_id};
+use gridwalk_server::db::{AnyDb, Database, PushCtx};
+use gridwalk_server::fixtures::{self, DistrictShape, grid_id};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -228,6 +228,64 @@ async fn audit_rows_for_writes_and_personal_reads(db: AnyDb, dir: TempDir) {
             "invalid_request",
         );
     }
+}
+
+// --- a push's audit row commits with the push (both engines) ----------------------------------
+
+db_test!(a_push_writes_its_audit_row_in_its_own_transaction);
+
+/// The row goes in with the records, so a push whose answer never reached the client (the
+/// middleware that logs other writes is dropped with the connection) is still in the log; a push
+/// refused as a whole rolls back and leaves no row from its transaction.
+async fn a_push_writes_its_audit_row_in_its_own_transaction(db: AnyDb) {
+    db.migrate().await.expect("migrate");
+    let (grids, buildings) = fixtures::district(DistrictShape::SMALL);
+    db.upsert_grids(grids).await.expect("grids");
+    db.import_buildings(buildings, false).await.expect("import");
+    let b1 = fixtures::building(1);
+    let ctx = || PushCtx {
+        username: W1.into(),
+        scope: Scope::Grid(grid_id(1, 1, 1)),
+        device: gridwalk_core::protocol::DeviceId::parse("phone-1").expect("device"),
+        now: Utc::now(),
+    };
+    let row = |status: u16| NewAuditEntry {
+        at: Utc::now(),
+        user: Some(W1.into()),
+        device: Some(gridwalk_core::protocol::DeviceId::parse("phone-1").expect("device")),
+        role: Some(Role::Worker),
+        scope: Some(Scope::Grid(grid_id(1, 1, 1))),
+        action: "POST /v1/sync/push".into(),
+        target: "/v1/sync/push".into(),
+        personal_data: false,
+        status,
+    };
+    let first = visit(b1, day(6, 1), W1);
+    let answer = db
+        .push_audited(
+            ctx(),
+            batch(1, vec![SyncRecord::Inspection(first)]),
+            vec![None],
+            Some(row(200)),
+        )
+        .await
+        .expect("push");
+    assert_eq!(answer.device_last_seq, 1);
+    // Number 3 after 1: a gap, refused as a whole.
+    let gap = batch(3, vec![SyncRecord::Inspection(visit(b1, day(6, 2), W1))]);
+    db.push_audited(ctx(), gap, vec![None], Some(row(200)))
+        .await
+        .expect_err("a gap is refused");
+    let (log, _) = db
+        .audit_log(gridwalk_server::db::audit::AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("log");
+    let pushes: Vec<(String, u16)> = log.iter().map(|e| (e.action.clone(), e.status)).collect();
+    assert_eq!(pushes, [("POST /v1/sync/push".to_owned(), 200)]);
+    assert_eq!(log[0].user.as_deref(), Some(W1));
 }
 
 // --- the audit log refuses changes (both engines) --------------------------------------------
