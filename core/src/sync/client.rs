@@ -1,5 +1,6 @@
 //! [`SyncClient`]: login, `sync_now` (push → photos → pull), status, cancellation.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -7,7 +8,7 @@ use std::time::Instant;
 use reqwest::Method;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::PhotoRef;
+use crate::domain::{PhotoRef, Sha256Hex};
 use crate::protocol::{
     Cursor, DeviceId, ErrorCode, LoginRequest, LoginResponse, PhotoStatus, PullResponse,
     PushResponse, UserInfo,
@@ -268,15 +269,19 @@ impl SyncClient {
             Err(e @ SyncError::Refused { .. }) => Some(e),
             Err(e) => return Err(e),
         };
+        // A photo that failed in this sync is not tried again by its second photo pass.
+        let mut failed_photos = HashSet::new();
         let t = Instant::now();
-        self.upload_photos(&token, cancel, report).await?;
+        self.upload_photos(&token, cancel, report, &mut failed_photos)
+            .await?;
         report.photos_ms = ms_since(t);
         let t = Instant::now();
         self.pull_all(&token, cancel, report).await?;
         report.pull_ms = ms_since(t);
         // The pull's list of photos the server lacks is the complete one; send any it named.
         let t = Instant::now();
-        self.upload_photos(&token, cancel, report).await?;
+        self.upload_photos(&token, cancel, report, &mut failed_photos)
+            .await?;
         report.photos_ms += ms_since(t);
         self.set_progress(|p| p.phase = SyncPhase::Finishing);
         refused.map_or(Ok(()), Err)
@@ -451,8 +456,10 @@ impl SyncClient {
         token: &str,
         cancel: &CancellationToken,
         report: &mut SyncReport,
+        failed: &mut HashSet<Sha256Hex>,
     ) -> Result<(), SyncError> {
-        let photos = self.store(|a| a.photos_to_upload()).await?;
+        let mut photos = self.store(|a| a.photos_to_upload()).await?;
+        photos.retain(|p| !failed.contains(&p.sha256));
         if photos.is_empty() {
             return Ok(());
         }
@@ -479,8 +486,12 @@ impl SyncClient {
                     report
                         .photo_failures
                         .push(format!("photo {}: {error}", photo.sha256));
+                    failed.insert(photo.sha256);
                 }
-                Err(e @ SyncError::PhotoFile { .. }) => report.photo_failures.push(e.to_string()),
+                Err(e @ SyncError::PhotoFile { .. }) => {
+                    report.photo_failures.push(e.to_string());
+                    failed.insert(photo.sha256);
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -276,3 +276,71 @@ async fn sync_after_the_server_died_between_a_photos_last_chunk_and_its_check_st
     );
     assert_fully_synced(&server, &phone, &photos).await;
 }
+
+/// A photo file damaged on the phone (storage fault, or changed behind the app's back) can never
+/// match its hash: that photo is reported by name and stays pending, and everything else — the
+/// records, the other photo, the pull — goes through, in this sync and the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_with_a_damaged_photo_file_sends_everything_else_and_names_that_photo() {
+    let server = TestServer::start(|_| {}).await.expect("server");
+    let (phone, photos) = phone_with_work(&server).await;
+    let damaged = &photos[0];
+    let path = phone.archive.photo_path(&damaged.sha256);
+    let mut bytes = std::fs::read(&path).expect("photo file");
+    bytes[1_000] ^= 0xff;
+    std::fs::write(&path, &bytes).expect("damage");
+
+    let r = phone
+        .client
+        .sync_now()
+        .await
+        .expect("the sync goes through");
+    assert_eq!(r.pushed.accepted, RECORDS as u64);
+    assert_eq!(r.photos_uploaded, 1);
+    assert_eq!(r.photo_failures.len(), 1, "{:?}", r.photo_failures);
+    assert!(
+        r.photo_failures[0].contains(damaged.sha256.as_str())
+            && r.photo_failures[0].contains("damaged"),
+        "{:?}",
+        r.photo_failures
+    );
+    assert_eq!(r.pulled.buildings, 12, "the pull was not held up");
+    assert_eq!(
+        server.device_counts(&phone.device()).await.expect("counts"),
+        (RECORDS as u64, 0)
+    );
+    assert!(
+        !server
+            .db()
+            .photo_stored(&damaged.sha256)
+            .await
+            .expect("stored")
+    );
+    assert!(
+        server
+            .db()
+            .photo_stored(&photos[1].sha256)
+            .await
+            .expect("stored")
+    );
+    assert_eq!(
+        server
+            .db()
+            .missing_photos(&phone.device())
+            .await
+            .expect("missing"),
+        [damaged.sha256.clone()]
+    );
+    let status = phone.client.status().await.expect("status");
+    assert_eq!((status.pending_records, status.pending_photos), (0, 1));
+    assert_eq!(status.last_error, None);
+
+    // Next time: the same photo is named again; nothing else moves twice.
+    let again = phone.client.sync_now().await.expect("again");
+    assert_eq!((again.pushed.accepted, again.photos_uploaded), (0, 0));
+    assert_eq!(again.photo_failures.len(), 1);
+    assert_eq!(
+        server.device_counts(&phone.device()).await.expect("counts"),
+        (RECORDS as u64, 0)
+    );
+}
