@@ -329,7 +329,7 @@ async fn sync_with_a_damaged_photo_file_sends_everything_else_and_names_that_pho
             .missing_photos(&phone.device())
             .await
             .expect("missing"),
-        [damaged.sha256.clone()]
+        std::slice::from_ref(&damaged.sha256)
     );
     let status = phone.client.status().await.expect("status");
     assert_eq!((status.pending_records, status.pending_photos), (0, 1));
