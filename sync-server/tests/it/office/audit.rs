@@ -276,13 +276,7 @@ async fn a_push_writes_its_audit_row_in_its_own_transaction(db: AnyDb) {
     db.push_audited(ctx(), gap, vec![None], Some(row(200)))
         .await
         .expect_err("a gap is refused");
-    let (log, _) = db
-        .audit_log(gridwalk_server::db::audit::AuditFilter {
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .expect("log");
+    let log = first_rows(&db).await;
     let pushes: Vec<(String, u16)> = log.iter().map(|e| (e.action.clone(), e.status)).collect();
     assert_eq!(pushes, [("POST /v1/sync/push".to_owned(), 200)]);
     assert_eq!(log[0].user.as_deref(), Some(W1));
@@ -307,7 +301,8 @@ async fn one_audit_row<D: Database>(db: &D) {
     .expect("append");
 }
 
-async fn rows<D: Database>(db: &D) -> usize {
+/// The first ten rows of the log, oldest first.
+async fn first_rows<D: Database>(db: &D) -> Vec<gridwalk_core::protocol::AuditEntry> {
     db.audit_log(gridwalk_server::db::audit::AuditFilter {
         limit: 10,
         ..Default::default()
@@ -315,7 +310,10 @@ async fn rows<D: Database>(db: &D) -> usize {
     .await
     .expect("log")
     .0
-    .len()
+}
+
+async fn rows<D: Database>(db: &D) -> usize {
+    first_rows(db).await.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -423,13 +421,7 @@ async fn cli_account_changes_are_audited() {
     let db = gridwalk_server::db::SqliteDb::open(data.join("gridwalk.sqlite"))
         .await
         .expect("open");
-    let (log, _) = db
-        .audit_log(gridwalk_server::db::audit::AuditFilter {
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .expect("log");
+    let log = first_rows(&db).await;
     let rows: Vec<(&str, &str, Option<&str>, u16)> = log
         .iter()
         .map(|e| {
