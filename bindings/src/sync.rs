@@ -83,12 +83,23 @@ pub struct SyncStatus {
     pub login_required: bool,
     pub pending_records: u64,
     pub pending_photos: u64,
+    /// Pending photos whose last upload failed, most recent first; every sync tries them again.
+    pub photo_failures: Vec<PhotoFailure>,
     pub rejected_records: u64,
     pub last_success_at: Option<SystemTime>,
     pub last_error: Option<String>,
     pub running: bool,
     /// Set while `running`.
     pub progress: Option<SyncProgress>,
+}
+
+/// A photo the server still lacks whose last upload failed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PhotoFailure {
+    pub sha256: String,
+    /// Why: the server's refusal, or a file on the phone that is damaged or gone.
+    pub reason: String,
+    pub failed_at: SystemTime,
 }
 
 /// What one `sync_now` did.
@@ -289,6 +300,15 @@ impl GridwalkSync {
             login_required: s.login_required,
             pending_records: s.pending_records,
             pending_photos: s.pending_photos,
+            photo_failures: s
+                .photo_failures
+                .into_iter()
+                .map(|f| PhotoFailure {
+                    sha256: f.sha256.to_string(),
+                    reason: f.reason,
+                    failed_at: instant(f.failed_at),
+                })
+                .collect(),
             rejected_records: s.rejected_records,
             last_success_at: s.last_success_at.map(instant),
             last_error: s.last_error,

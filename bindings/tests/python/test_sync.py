@@ -286,6 +286,43 @@ class SyncTest(unittest.TestCase):
         self.assertGreater(self.sync.sync_now().buildings_pulled, 0)
         self.assertGreater(self.archive.building_count(), 0)
 
+    def test_a_damaged_photo_is_named_in_the_status_until_it_is_restored(self):
+        account = self.sync.login("demo-worker", DEMO_PASSWORD)
+        self.sync.sync_now()
+        building = self.archive.buildings_in_grid(account.scope.id)[0]
+        # Not the patrol test's image: the server is shared, and would already hold that one.
+        photo_bytes = png(41, 29)
+        photo = self.archive.add_photo(photo_bytes)
+        finished = datetime.datetime.now(datetime.timezone.utc)
+        self.archive.record_inspection(gridwalk.InspectionDraft(
+            building=building.code, worker="demo-worker",
+            started_at=finished - datetime.timedelta(minutes=10), finished_at=finished,
+            fix=gridwalk.GpsFix(lat=building.location.lat, lon=building.location.lon, accuracy_m=6.0,
+                                taken_at=finished),
+            results=[gridwalk.ChecklistResult(item=i.id, category=i.category, outcome=gridwalk.ItemOutcome.PASS)
+                     for i in self.archive.catalog().checklist],
+            findings=[], photos=[photo], note=""))
+        path = f"{self.dir.name}/phone.db.photos/{photo.sha256}"
+        with open(path, "wb") as f:
+            f.write(photo_bytes[:-1] + bytes([photo_bytes[-1] ^ 0xFF]))
+
+        # The record goes; the photo cannot, and the status says which and why.
+        summary = self.sync.sync_now()
+        self.assertEqual((summary.records_accepted, summary.photos_uploaded), (1, 0))
+        self.assertEqual(len(summary.photo_failures), 1)
+        status = self.sync.sync_status()
+        self.assertEqual((status.pending_records, status.pending_photos), (0, 1))
+        self.assertEqual([f.sha256 for f in status.photo_failures], [photo.sha256])
+        self.assertIn("damaged", status.photo_failures[0].reason)
+        self.assertIsInstance(status.photo_failures[0].failed_at, datetime.datetime)
+
+        # Restored: the next sync sends it and the failure is gone.
+        with open(path, "wb") as f:
+            f.write(photo_bytes)
+        self.assertEqual(self.sync.sync_now().photos_uploaded, 1)
+        status = self.sync.sync_status()
+        self.assertEqual((status.pending_photos, status.photo_failures), (0, []))
+
     def test_revoked_token_raises_login_required_and_keeps_the_records(self):
         self.sync.login("demo-worker", DEMO_PASSWORD)
         self.sync.sync_now()

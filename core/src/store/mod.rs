@@ -50,6 +50,7 @@ pub use list::{BuildingFilter, BuildingSummary, Page, Scope};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxSeq, OutboxState, OutboxStateName, RecordKind};
 pub use ratings::RatingRecord;
 pub use reviews::ReviewView;
+pub use sync_photos::PhotoFailure;
 pub use sync_pull::PullApplied;
 pub use sync_push::{EDIT_NOT_ACCEPTED, PushApplied, PushItem, RejectedRecord};
 pub use sync_state::{SyncCounts, SyncSession, SyncState};

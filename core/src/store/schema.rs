@@ -9,7 +9,8 @@
 //!   entry's push sequence number, supervisors' review outcomes, photo upload states.
 //! - v4: `buildings.risk_key` stored rather than computed on every read and index build.
 //! - v5: outbox payloads in a table of their own (`outbox_payloads`), so that claiming and
-//!   answering a push rewrite ~100-byte entries rather than entries carrying the whole record.
+//!   answering a push rewrite ~100-byte entries rather than entries carrying the whole record;
+//!   why a photo could not be sent (`photo_uploads.last_failure`), for the sync status.
 //!
 //! A test builds every earlier version by applying steps 1..k, upgrades it and checks that the result
 //! equals a freshly created database object for object. So: when adding version N+1, append a step
@@ -284,6 +285,8 @@ CREATE TABLE outbox_payloads (
 ) STRICT;
 INSERT INTO outbox_payloads (seq, payload_json) SELECT seq, payload_json FROM outbox;
 ALTER TABLE outbox DROP COLUMN payload_json;
+ALTER TABLE photo_uploads ADD COLUMN last_failure TEXT;
+ALTER TABLE photo_uploads ADD COLUMN failed_at TEXT;
 "#;
 
 /// The whole schema at [`SCHEMA_VERSION`], table by table, as a fresh archive gets it.
@@ -505,7 +508,10 @@ CREATE TABLE departed_buildings (
 CREATE TABLE photo_uploads (
     sha256 TEXT PRIMARY KEY NOT NULL REFERENCES photos (sha256),
     state TEXT NOT NULL CHECK (state IN ('missing', 'stored')),
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    -- v5: why the last attempt to send a missing photo failed, and when (NULL: it has not).
+    last_failure TEXT,
+    failed_at TEXT
 ) STRICT, WITHOUT ROWID;
 "#;
 

@@ -1,15 +1,28 @@
 //! Which photos the server has. The server names the photos it lacks (in every push answer for the
 //! batch's records, and in every pull for all of this device's records); those are uploaded. A photo
 //! of an acknowledged record the server does not name is on the server. `photo_uploads` keeps this
-//! per photo: `missing` (to upload) or `stored`.
+//! per photo: `missing` (to upload) or `stored`, and for a missing photo why its last upload
+//! failed, if it did.
 
+use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{PhotoRef, RecordId, Sha256Hex};
 
 use super::Archive;
-use super::codec::{record_id_text, time_text};
-use super::error::StoreResult;
+use super::codec::{parse_time, record_id_text, time_text};
+use super::error::{StoreError, StoreResult};
+
+/// A photo the server still lacks whose last upload failed, as the worker sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoFailure {
+    pub sha256: Sha256Hex,
+    /// Why, in words the worker can act on (the server's message, or "damaged" for a file that
+    /// no longer matches its hash).
+    pub reason: String,
+    pub failed_at: DateTime<Utc>,
+}
 
 impl Archive {
     /// Photos the server asked for and the phone holds, in hash order.
@@ -43,10 +56,47 @@ impl Archive {
             tx.execute(
                 "INSERT INTO photo_uploads (sha256, state, updated_at) \
                  SELECT sha256, 'stored', ?2 FROM photos WHERE sha256 = ?1 \
-                 ON CONFLICT (sha256) DO UPDATE SET state = 'stored', updated_at = ?2",
+                 ON CONFLICT (sha256) DO UPDATE SET state = 'stored', updated_at = ?2, \
+                 last_failure = NULL, failed_at = NULL",
                 (sha256.as_str(), &now),
             )?;
             Ok(())
+        })
+    }
+
+    /// Records why uploading a photo the server lacks failed; it stays to upload.
+    pub fn note_photo_failure(&self, sha256: &Sha256Hex, reason: &str) -> StoreResult<()> {
+        let now = time_text(self.clock.now());
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE photo_uploads SET last_failure = ?2, failed_at = ?3 \
+                 WHERE sha256 = ?1 AND state = 'missing'",
+                (sha256.as_str(), reason, &now),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Photos the server still lacks whose last upload failed, most recent failure first. (A
+    /// photo that has since arrived is `stored`; a reason left on its row is not shown.)
+    pub fn photo_failures(&self) -> StoreResult<Vec<PhotoFailure>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT sha256, last_failure, failed_at FROM photo_uploads \
+                 WHERE state = 'missing' AND last_failure IS NOT NULL \
+                 ORDER BY failed_at DESC, sha256",
+            )?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(PhotoFailure {
+                    sha256: Sha256Hex::parse(&r.get::<_, String>(0)?)
+                        .map_err(|_| StoreError::corrupt("a stored photo hash is malformed"))?,
+                    reason: r.get(1)?,
+                    failed_at: parse_time(&r.get::<_, String>(2)?)?,
+                });
+            }
+            Ok(out)
         })
     }
 

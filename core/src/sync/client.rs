@@ -166,8 +166,8 @@ impl SyncClient {
 
     /// Everything the sync screen shows.
     pub async fn status(&self) -> Result<SyncStatus, SyncError> {
-        let (state, counts) = self
-            .store(|a| Ok((a.sync_state()?, a.sync_counts()?)))
+        let (state, counts, photo_failures) = self
+            .store(|a| Ok((a.sync_state()?, a.sync_counts()?, a.photo_failures()?)))
             .await?;
         let running = self.is_running();
         Ok(SyncStatus {
@@ -176,6 +176,7 @@ impl SyncClient {
             login_required: state.login_required,
             pending_records: counts.pending_records,
             pending_photos: counts.pending_photos,
+            photo_failures,
             rejected_records: counts.rejected_records,
             last_success_at: state.last_success_at,
             last_error: state.last_error,
@@ -482,14 +483,18 @@ impl SyncClient {
                     self.set_progress(|p| p.photos_uploaded += 1);
                 }
                 // One photo the server will not take does not hold up the others.
-                Err(SyncError::Refused { error, .. }) => {
+                Err(e @ (SyncError::Refused { .. } | SyncError::PhotoFile { .. })) => {
+                    let reason = match e {
+                        SyncError::Refused { error, .. } => error.to_string(),
+                        SyncError::PhotoFile { message, .. } => message,
+                        other => other.to_string(),
+                    };
                     report
                         .photo_failures
-                        .push(format!("photo {}: {error}", photo.sha256));
-                    failed.insert(photo.sha256);
-                }
-                Err(e @ SyncError::PhotoFile { .. }) => {
-                    report.photo_failures.push(e.to_string());
+                        .push(format!("photo {}: {reason}", photo.sha256));
+                    let sha = photo.sha256.clone();
+                    self.store(move |a| a.note_photo_failure(&sha, &reason))
+                        .await?;
                     failed.insert(photo.sha256);
                 }
                 Err(e) => return Err(e),

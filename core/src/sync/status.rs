@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{PullApplied, PushApplied};
+use crate::store::{PhotoFailure, PullApplied, PushApplied};
 
 use super::transport::WireBytes;
 
@@ -79,6 +79,9 @@ pub struct SyncStatus {
     pub login_required: bool,
     pub pending_records: u64,
     pub pending_photos: u64,
+    /// Pending photos whose last upload failed, with the reason (a damaged file, the server's
+    /// refusal); they are tried again by every sync.
+    pub photo_failures: Vec<PhotoFailure>,
     /// Records the server refused; see `Archive::rejected_records` for codes and messages.
     pub rejected_records: u64,
     pub last_success_at: Option<DateTime<Utc>>,

@@ -286,7 +286,8 @@ async fn sync_with_a_damaged_photo_file_sends_everything_else_and_names_that_pho
     let (phone, photos) = phone_with_work(&server).await;
     let damaged = &photos[0];
     let path = phone.archive.photo_path(&damaged.sha256);
-    let mut bytes = std::fs::read(&path).expect("photo file");
+    let original = std::fs::read(&path).expect("photo file");
+    let mut bytes = original.clone();
     bytes[1_000] ^= 0xff;
     std::fs::write(&path, &bytes).expect("damage");
 
@@ -334,6 +335,13 @@ async fn sync_with_a_damaged_photo_file_sends_everything_else_and_names_that_pho
     let status = phone.client.status().await.expect("status");
     assert_eq!((status.pending_records, status.pending_photos), (0, 1));
     assert_eq!(status.last_error, None);
+    assert_eq!(
+        status.photo_failures.len(),
+        1,
+        "the sync screen says which and why"
+    );
+    assert_eq!(status.photo_failures[0].sha256, damaged.sha256);
+    assert!(status.photo_failures[0].reason.contains("damaged"));
 
     // Next time: the same photo is named again; nothing else moves twice.
     let again = phone.client.sync_now().await.expect("again");
@@ -342,5 +350,23 @@ async fn sync_with_a_damaged_photo_file_sends_everything_else_and_names_that_pho
     assert_eq!(
         server.device_counts(&phone.device()).await.expect("counts"),
         (RECORDS as u64, 0)
+    );
+
+    // The file restored (from a backup, say): the next sync sends it and the failure is gone.
+    std::fs::write(&path, &original).expect("restore");
+    let repaired = phone.client.sync_now().await.expect("repaired");
+    assert_eq!(
+        (repaired.photos_uploaded, repaired.photo_failures.len()),
+        (1, 0)
+    );
+    assert_fully_synced(&server, &phone, &photos).await;
+    assert!(
+        phone
+            .client
+            .status()
+            .await
+            .expect("status")
+            .photo_failures
+            .is_empty()
     );
 }

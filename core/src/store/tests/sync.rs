@@ -670,3 +670,53 @@ fn store_sync_a_building_with_the_servers_rating_keeps_its_explanation_once() {
             .fired(&crate::rating::RuleId::CapBlacklist)
     );
 }
+
+#[test]
+fn store_sync_a_photo_failure_is_kept_while_the_photo_is_missing_and_cleared_when_it_arrives() {
+    let f = Fixture::new();
+    f.archive
+        .save_login("http://srv", &login("worker-01", 0))
+        .expect("login");
+    held_building(&f, 1);
+    let photo = f.archive.add_photo(&png(640, 480, b"p")).expect("photo");
+    let mut with_photo = inspection(1);
+    with_photo.photos = vec![photo.clone()];
+    f.archive.record_inspection(&with_photo).expect("record");
+
+    // Not asked for by the server yet: nothing to record a failure on.
+    f.archive
+        .note_photo_failure(&photo.sha256, "early")
+        .expect("note");
+    assert!(f.archive.photo_failures().expect("failures").is_empty());
+
+    let batch = f.archive.claim_push_batch(10).expect("claim");
+    let mut response = answer(&batch, accepted);
+    response.missing_photos = vec![photo.sha256.clone()];
+    f.archive
+        .apply_push_results(&batch, &response)
+        .expect("apply");
+    f.archive
+        .note_photo_failure(&photo.sha256, "the file is damaged")
+        .expect("note");
+    let failures = f.archive.photo_failures().expect("failures");
+    assert_eq!(failures.len(), 1);
+    assert_eq!(
+        (&failures[0].sha256, failures[0].reason.as_str()),
+        (&photo.sha256, "the file is damaged")
+    );
+    // The next attempt's reason replaces the last one; the photo stays to upload.
+    f.archive
+        .note_photo_failure(&photo.sha256, "refused")
+        .expect("note");
+    let failures = f.archive.photo_failures().expect("failures");
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].reason, "refused");
+    assert_eq!(
+        f.archive.photos_to_upload().expect("uploads"),
+        vec![photo.clone()]
+    );
+
+    f.archive.mark_photo_stored(&photo.sha256).expect("stored");
+    assert!(f.archive.photo_failures().expect("failures").is_empty());
+    assert!(f.archive.photos_to_upload().expect("uploads").is_empty());
+}
