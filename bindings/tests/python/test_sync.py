@@ -107,6 +107,19 @@ class SyncTest(unittest.TestCase):
         del self.archive
         self.dir.cleanup()
 
+    def passing_inspection(self, building, photo, note):
+        """A ten-minute visit by the demo worker at the building, every checklist item passed."""
+        finished = datetime.datetime.now(datetime.timezone.utc)
+        return gridwalk.InspectionDraft(
+            building=building.code, worker="demo-worker",
+            started_at=finished - datetime.timedelta(minutes=10), finished_at=finished,
+            fix=gridwalk.GpsFix(lat=building.location.lat, lon=building.location.lon, accuracy_m=6.0,
+                                taken_at=finished),
+            results=[gridwalk.ChecklistResult(item=i.id, category=i.category, outcome=gridwalk.ItemOutcome.PASS)
+                     for i in self.archive.catalog().checklist],
+            findings=[], photos=[photo], note=note,
+        )
+
     def test_wrong_password_raises_wrong_credentials_and_sync_before_login_not_logged_in(self):
         with self.assertRaises(gridwalk.GridwalkError.WrongCredentials):
             self.sync.login("demo-worker", "not the password")
@@ -173,16 +186,7 @@ class SyncTest(unittest.TestCase):
         building = self.archive.building(plan.stops[0].building)
         photo_bytes = png(40, 30)
         photo = self.archive.add_photo(photo_bytes)
-        finished = datetime.datetime.now(datetime.timezone.utc)
-        draft = gridwalk.InspectionDraft(
-            building=building.code, worker="demo-worker",
-            started_at=finished - datetime.timedelta(minutes=10), finished_at=finished,
-            fix=gridwalk.GpsFix(lat=building.location.lat, lon=building.location.lon, accuracy_m=6.0,
-                                taken_at=finished),
-            results=[gridwalk.ChecklistResult(item=i.id, category=i.category, outcome=gridwalk.ItemOutcome.PASS)
-                     for i in self.archive.catalog().checklist],
-            findings=[], photos=[photo], note="fire exit clear",
-        )
+        draft = self.passing_inspection(building, photo, "fire exit clear")
         recorded = self.archive.record_inspection(draft)
         status = self.sync.sync_status()
         self.assertEqual((status.pending_records, status.pending_photos), (1, 1))
@@ -293,15 +297,7 @@ class SyncTest(unittest.TestCase):
         # Not the patrol test's image: the server is shared, and would already hold that one.
         photo_bytes = png(41, 29)
         photo = self.archive.add_photo(photo_bytes)
-        finished = datetime.datetime.now(datetime.timezone.utc)
-        self.archive.record_inspection(gridwalk.InspectionDraft(
-            building=building.code, worker="demo-worker",
-            started_at=finished - datetime.timedelta(minutes=10), finished_at=finished,
-            fix=gridwalk.GpsFix(lat=building.location.lat, lon=building.location.lon, accuracy_m=6.0,
-                                taken_at=finished),
-            results=[gridwalk.ChecklistResult(item=i.id, category=i.category, outcome=gridwalk.ItemOutcome.PASS)
-                     for i in self.archive.catalog().checklist],
-            findings=[], photos=[photo], note=""))
+        self.archive.record_inspection(self.passing_inspection(building, photo, ""))
         path = f"{self.dir.name}/phone.db.photos/{photo.sha256}"
         with open(path, "wb") as f:
             f.write(photo_bytes[:-1] + bytes([photo_bytes[-1] ^ 0xFF]))
