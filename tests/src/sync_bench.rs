@@ -15,6 +15,7 @@ use gridwalk_core::store::FieldRecord;
 use gridwalk_server::fixtures::{self, DistrictShape};
 use serde::Serialize;
 
+use crate::sim::procstat::self_threads_cpu_seconds;
 use crate::sync_harness::{HarnessResult, Phone, Proxy, TestServer, W1, test_config};
 
 /// One measured sync.
@@ -27,6 +28,9 @@ pub struct SyncFigures {
     pub seconds: f64,
     /// The measured phase alone (the pull for a pull, the push for a push), seconds.
     pub phase_seconds: f64,
+    /// CPU time of the whole process (phone, server and proxy together) during `sync_now`,
+    /// seconds: the work done, steadier than the wall clock on a machine whose speed drifts.
+    pub cpu_seconds: f64,
     pub requests: u64,
     /// Counted by the client.
     pub client_sent: u64,
@@ -88,9 +92,11 @@ pub async fn pull_into_empty_phone(n: u32) -> HarnessResult<SyncFigures> {
     let phone = Phone::new(phone_config(&proxy.url()))?;
     phone.login(W1).await?;
     let (up0, down0) = proxy.bytes();
+    let cpu0 = self_threads_cpu_seconds().unwrap_or(0.0);
     let start = Instant::now();
     let report = phone.client.sync_now().await?;
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = self_threads_cpu_seconds().unwrap_or(0.0) - cpu0;
     let (up, down) = proxy.bytes();
     let held = phone.archive.building_count()?;
     if report.pulled.buildings != u64::from(n) || held != u64::from(n) {
@@ -113,6 +119,7 @@ pub async fn pull_into_empty_phone(n: u32) -> HarnessResult<SyncFigures> {
         record_json_bytes: json as f64 / sample.len().clamp(1, 1_000) as f64,
         seconds,
         phase_seconds: report.pull_ms as f64 / 1e3,
+        cpu_seconds,
         requests: report.wire.requests,
         client_sent: report.wire.sent,
         client_received: report.wire.received,
@@ -142,9 +149,11 @@ pub async fn push_from_phone(n: u32) -> HarnessResult<SyncFigures> {
     phone.archive.record_batch(&records)?;
 
     let (up0, down0) = proxy.bytes();
+    let cpu0 = self_threads_cpu_seconds().unwrap_or(0.0);
     let start = Instant::now();
     let report = phone.client.sync_now().await?;
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = self_threads_cpu_seconds().unwrap_or(0.0) - cpu0;
     let (up, down) = proxy.bytes();
     let stored = server.device_counts(&phone.device()).await?;
     if report.pushed.accepted != u64::from(n) || stored != (u64::from(n), 0) {
@@ -159,6 +168,7 @@ pub async fn push_from_phone(n: u32) -> HarnessResult<SyncFigures> {
         record_json_bytes: json as f64 / f64::from(n.max(1)),
         seconds,
         phase_seconds: report.push_ms as f64 / 1e3,
+        cpu_seconds,
         requests: report.wire.requests,
         client_sent: report.wire.sent,
         client_received: report.wire.received,

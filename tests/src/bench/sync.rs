@@ -114,6 +114,7 @@ fn emit_direction(
     ctx.emit(&name("ms"), of(&|f| f.seconds * 1e3)?, "ms")?;
     ctx.emit(&name("goal_ms"), goal_ms, "ms")?;
     ctx.emit(&name("phase_ms"), of(&|f| f.phase_seconds * 1e3)?, "ms")?;
+    ctx.emit(&name("cpu_ms"), of(&|f| f.cpu_seconds * 1e3)?, "ms")?;
     ctx.emit(&name("wire_up_mb"), of(&|f| mb(f.wire_up))?, "MB")?;
     ctx.emit(&name("wire_down_mb"), of(&|f| mb(f.wire_down))?, "MB")?;
     ctx.emit(&name("wire_mb"), of(&|f| mb(f.wire_total()))?, "MB")?;
