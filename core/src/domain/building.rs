@@ -52,6 +52,7 @@ pub struct Building {
     pub open_hazards: u32,
     /// 黑名单
     pub blacklisted: bool,
+    #[serde(default, with = "crate::domain::utc_time::serde::option")]
     pub last_inspected_at: Option<DateTime<Utc>>,
     pub next_due_on: Option<NaiveDate>,
 }

@@ -135,6 +135,7 @@ pub struct Event {
     pub fix: GpsFix,
     pub photos: Vec<PhotoRef>,
     pub description: String,
+    #[serde(with = "crate::domain::utc_time::serde")]
     pub reported_at: DateTime<Utc>,
     /// Required for micro-events; optional for hazards (a deadline to rectify).
     pub notice: Option<Notice>,

@@ -43,6 +43,7 @@ impl GeoPoint {
 pub struct GpsFix {
     pub point: GeoPoint,
     pub accuracy_m: f64,
+    #[serde(with = "crate::domain::utc_time::serde")]
     pub taken_at: DateTime<Utc>,
 }
 

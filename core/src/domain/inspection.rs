@@ -28,7 +28,9 @@ pub struct Inspection {
     pub id: RecordId,
     pub building: BuildingCode,
     pub worker: WorkerId,
+    #[serde(with = "crate::domain::utc_time::serde")]
     pub started_at: DateTime<Utc>,
+    #[serde(with = "crate::domain::utc_time::serde")]
     pub finished_at: DateTime<Utc>,
     pub fix: GpsFix,
     pub results: Vec<ChecklistResult>,

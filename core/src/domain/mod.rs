@@ -9,6 +9,7 @@ mod ids;
 mod inspection;
 mod photo;
 mod stars;
+pub mod utc_time;
 mod validation;
 
 pub use building::{Building, BuildingUse, Contact, Grid};

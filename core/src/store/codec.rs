@@ -1,22 +1,21 @@
 //! How domain values become column values and back. Times are fixed-width RFC 3339 UTC text with
 //! nanoseconds (text order = time order); dates are `YYYY-MM-DD`.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::domain::utc_time::{self, Fraction};
 use crate::domain::{BuildingCode, BuildingUse, EventKind, EventStatus, RecordId, Severity};
 
 use super::error::{StoreError, StoreResult};
 
 pub(crate) fn time_text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+    utc_time::format(&t, Fraction::Nanos)
 }
 
 pub(crate) fn parse_time(s: &str) -> StoreResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::corrupt("a stored time is not RFC 3339"))
+    utc_time::parse_rfc3339(s).map_err(|_| StoreError::corrupt("a stored time is not RFC 3339"))
 }
 
 pub(crate) fn date_text(d: NaiveDate) -> String {
