@@ -91,6 +91,8 @@ pub async fn pull_into_empty_phone(n: u32) -> HarnessResult<SyncFigures> {
     let proxy = Proxy::start(server.handle.addr).await?;
     let phone = Phone::new(phone_config(&proxy.url()))?;
     phone.login(W1).await?;
+    // The district's archive is at rest when a phone syncs: its import is not timed with it.
+    server.settle().await?;
     let (up0, down0) = proxy.bytes();
     let cpu0 = self_threads_cpu_seconds().unwrap_or(0.0);
     let start = Instant::now();
@@ -148,6 +150,8 @@ pub async fn push_from_phone(n: u32) -> HarnessResult<SyncFigures> {
         .sum();
     phone.archive.record_batch(&records)?;
 
+    // The district's archive is at rest when a phone syncs: its import is not timed with it.
+    server.settle().await?;
     let (up0, down0) = proxy.bytes();
     let cpu0 = self_threads_cpu_seconds().unwrap_or(0.0);
     let start = Instant::now();

@@ -113,6 +113,27 @@ impl TestServer {
         self.dir.path().to_path_buf()
     }
 
+    /// Copies the server's write-ahead log into its database file and empties it (SQLite:
+    /// `wal_checkpoint(TRUNCATE)`), as a district archive long at rest would be: a benchmark calls
+    /// it so the copying of its own setup (a district import) is not timed with a phone's sync.
+    pub async fn settle(&self) -> HarnessResult<()> {
+        let path = self.dir.path().join("gridwalk.sqlite");
+        tokio::task::spawn_blocking(move || -> HarnessResult<()> {
+            // Never create a file: a wrong path must fail, not checkpoint an empty database.
+            let c = rusqlite::Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+            )?;
+            let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            let log = std::fs::metadata(path.with_extension("sqlite-wal"))?.len();
+            if busy != 0 || log != 0 {
+                return Err(format!("the server's log was not emptied ({log} bytes left)").into());
+            }
+            Ok(())
+        })
+        .await?
+    }
+
     /// (accepted, rejected) records the server holds from a device.
     pub async fn device_counts(&self, device: &DeviceId) -> HarnessResult<(u64, u64)> {
         Ok(self.db().device_record_counts(device).await?)
