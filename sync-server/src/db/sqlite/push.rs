@@ -118,6 +118,10 @@ fn snapshot(
     let mut rejected = tx.prepare_cached(
         "SELECT code, message FROM rejections WHERE device_id = ?1 AND record_id = ?2",
     )?;
+    // Most devices have had nothing refused: then one read answers for the whole batch.
+    let any_rejected: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM rejections WHERE device_id = ?1)")?
+        .query_row([ctx.device.as_str()], |r| r.get(0))?;
     for pr in records {
         let id = pr.record.id();
         let key = id.to_string();
@@ -126,6 +130,9 @@ fn snapshot(
             .optional()?
         {
             snap.accepted.insert(id, parse_device(&dev)?);
+        }
+        if !any_rejected {
+            continue;
         }
         if let Some((code, message)) = rejected
             .query_row(params![ctx.device.as_str(), key], |r| {
