@@ -54,6 +54,7 @@ pub struct Building {
     pub blacklisted: bool,
     #[serde(default, with = "crate::domain::utc_time::serde::option")]
     pub last_inspected_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::domain::utc_time::date_option")]
     pub next_due_on: Option<NaiveDate>,
 }
 

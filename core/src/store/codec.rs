@@ -19,7 +19,7 @@ pub(crate) fn parse_time(s: &str) -> StoreResult<DateTime<Utc>> {
 }
 
 pub(crate) fn date_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    utc_time::format_date(d)
 }
 
 pub(crate) fn parse_date(s: &str) -> StoreResult<NaiveDate> {

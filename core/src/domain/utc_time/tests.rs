@@ -1,8 +1,8 @@
-use chrono::{DateTime, FixedOffset, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, TimeZone, Utc};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Fraction, format, parse, parse_rfc3339};
+use super::{Fraction, format, format_date, parse, parse_date, parse_rfc3339};
 
 /// Times across the fast path's years with each kind of fraction chrono's `AutoSi` tells apart,
 /// and the edges outside it (leap second, year 10000, a negative year).
@@ -192,4 +192,90 @@ struct MaybeWrapped {
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct MaybeChrono {
     at: Option<DateTime<Utc>>,
+}
+
+fn dates() -> Vec<NaiveDate> {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut out: Vec<NaiveDate> = (0..4_000)
+        .filter_map(|_| NaiveDate::from_num_days_from_ce_opt(rng.random_range(1..=3_652_059)))
+        .collect();
+    out.extend(
+        [
+            (0, 1, 1),
+            (9999, 12, 31),
+            (10_000, 1, 1),
+            (-1, 6, 1),
+            (2024, 2, 29),
+        ]
+        .iter()
+        .filter_map(|&(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
+    );
+    out
+}
+
+#[test]
+fn utc_time_dates_are_written_and_read_as_chrono_does() {
+    let all = dates();
+    assert!(all.len() > 3_900, "{}", all.len());
+    for d in all {
+        assert_eq!(format_date(d), d.to_string(), "{d:?}");
+        let ours = serde_json::to_string(&MaybeDate { on: Some(d) }).expect("ours");
+        let theirs = serde_json::to_string(&MaybeChronoDate { on: Some(d) }).expect("chrono");
+        assert_eq!(ours, theirs);
+        assert_eq!(parse_date(&format_date(d)), Ok(d));
+        let back: MaybeDate = serde_json::from_str(&theirs).expect("ours reads chrono's");
+        assert_eq!(back.on, Some(d));
+    }
+}
+
+#[test]
+fn utc_time_dates_agree_with_chrono_on_odd_texts() {
+    let odd = [
+        "2025-03-01",
+        "2025-02-29",
+        "2024-02-29",
+        "2025-13-01",
+        "2025-00-01",
+        "2025-3-01",
+        "2025-03-1",
+        "+2025-03-01",
+        "+12345-03-01",
+        "2025-03-01T00:00:00Z",
+        "2025/03/01",
+        " 2025-03-01",
+        "",
+    ];
+    for s in odd {
+        assert_eq!(parse_date(s), s.parse::<NaiveDate>(), "{s:?}");
+        let json = format!(
+            r#"{{"on":{}}}"#,
+            serde_json::to_string(s).expect("a string")
+        );
+        match (
+            serde_json::from_str::<MaybeDate>(&json).map(|m| m.on),
+            serde_json::from_str::<MaybeChronoDate>(&json).map(|m| m.on),
+        ) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{s:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{s:?}"),
+            (a, b) => panic!("{s:?}: ours {a:?}, chrono {b:?}"),
+        }
+    }
+    for json in [r#"{}"#, r#"{"on":null}"#] {
+        let ours: MaybeDate = serde_json::from_str(json).expect("no date is None");
+        assert_eq!(ours.on, None, "{json}");
+    }
+    let bad = serde_json::from_str::<MaybeDate>(r#"{"on":5}"#).expect_err("a number");
+    let chrono_bad = serde_json::from_str::<MaybeChronoDate>(r#"{"on":5}"#).expect_err("chrono");
+    assert_eq!(bad.to_string(), chrono_bad.to_string());
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct MaybeDate {
+    #[serde(default, with = "super::date_option")]
+    on: Option<NaiveDate>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct MaybeChronoDate {
+    on: Option<NaiveDate>,
 }
