@@ -144,7 +144,13 @@ mod tests {
 
     #[test]
     fn sim_procstat_reads_this_process() {
-        let threads_before = self_threads_cpu_seconds().expect("schedstat");
+        let own = || {
+            std::fs::read_to_string("/proc/thread-self/schedstat")
+                .ok()
+                .and_then(|s| parse_schedstat_ns(&s))
+                .expect("this thread's schedstat")
+        };
+        let own_before = own();
         // Burn a little CPU so the figure is not zero on a coarse clock.
         let mut x = 0u64;
         for i in 0..20_000_000u64 {
@@ -157,10 +163,16 @@ mod tests {
         // This process's tree holds at least this process.
         assert!(tree_cpu_seconds(std::process::id()).expect("tree") >= cpu);
         assert!(parent_pid(std::process::id()).is_some());
-        // The live threads' nanosecond clock saw this thread's burn, and never counts more than
-        // the whole process has used (ended threads are in the process's ticks only).
+        // This thread's nanosecond clock saw the burn. The live threads' sum holds this thread and
+        // never more than the whole process has used; other test threads come and go meanwhile,
+        // and ended ones are in the process's ticks only.
+        let own_after = own();
+        assert!(own_after > own_before, "{own_after} after {own_before}");
         let threads = self_threads_cpu_seconds().expect("schedstat");
-        assert!(threads > threads_before, "{threads} after {threads_before}");
+        assert!(
+            threads >= own_after as f64 / 1e9,
+            "{threads} against {own_after} ns"
+        );
         let cpu_after = self_cpu_seconds().expect("/proc is readable");
         assert!(threads <= cpu_after + 0.05, "{threads} against {cpu_after}");
     }
