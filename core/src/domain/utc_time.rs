@@ -215,8 +215,8 @@ pub mod serde {
     /// The same for an `Option<DateTime<Utc>>` (pair it with `#[serde(default)]`: a field with
     /// `with` is no longer optional by itself).
     pub mod option {
-        use super::{DateTime, Utc, fmt};
-        use ::serde::{Deserializer, Serializer, de};
+        use super::{DateTime, Utc};
+        use ::serde::{Deserialize, Deserializer, Serializer};
 
         pub fn serialize<S: Serializer>(
             t: &Option<DateTime<Utc>>,
@@ -231,29 +231,10 @@ pub mod serde {
         pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<DateTime<Utc>>, D::Error> {
-            d.deserialize_option(OptionVisitor)
-        }
-
-        struct OptionVisitor;
-
-        impl<'de> de::Visitor<'de> for OptionVisitor {
-            type Value = Option<DateTime<Utc>>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an RFC 3339 formatted date and time string or null")
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                super::deserialize(d).map(Some)
-            }
+            // serde's own `Option` handling around the one-time reader.
+            #[derive(Deserialize)]
+            struct Time(#[serde(with = "super")] DateTime<Utc>);
+            Ok(Option::<Time>::deserialize(d)?.map(|t| t.0))
         }
     }
 }
@@ -262,7 +243,7 @@ pub mod serde {
 /// text and the same errors as chrono's own serde, faster.
 pub mod date_option {
     use super::{NaiveDate, fmt};
-    use ::serde::{Deserializer, Serializer, de};
+    use ::serde::{Deserialize, Deserializer, Serializer, de};
 
     pub fn serialize<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
         match d {
@@ -272,29 +253,14 @@ pub mod date_option {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
-        d.deserialize_option(OptionVisitor)
+        // serde's own `Option` handling around the one-date reader.
+        #[derive(Deserialize)]
+        struct Date(#[serde(deserialize_with = "date")] NaiveDate);
+        Ok(Option::<Date>::deserialize(d)?.map(|t| t.0))
     }
 
-    struct OptionVisitor;
-
-    impl<'de> de::Visitor<'de> for OptionVisitor {
-        type Value = Option<NaiveDate>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a formatted date string or null")
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(DateVisitor).map(Some)
-        }
+    fn date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+        d.deserialize_str(DateVisitor)
     }
 
     struct DateVisitor;
