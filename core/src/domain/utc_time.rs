@@ -66,13 +66,10 @@ pub fn format_date(d: NaiveDate) -> String {
     match u32::try_from(d.year()).ok().filter(|y| *y <= 9999) {
         Some(year) => {
             let mut at = put_digits(&mut buf, 0, year, 4);
-            for (value, last) in [(d.month(), false), (d.day(), true)] {
-                buf[at] = b'-';
-                at = put_digits(&mut buf, at + 1, value, 2);
-                if last {
-                    break;
-                }
-            }
+            buf[at] = b'-';
+            at = put_digits(&mut buf, at + 1, d.month(), 2);
+            buf[at] = b'-';
+            at = put_digits(&mut buf, at + 1, d.day(), 2);
             String::from_utf8_lossy(&buf[..at]).into_owned()
         }
         None => d.to_string(),
@@ -92,12 +89,20 @@ fn parse_date_fast(s: &[u8]) -> Option<NaiveDate> {
     if s.len() != 10 || s[4] != b'-' || s[7] != b'-' {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        s[range].iter().try_fold(0u32, |v, &c| {
-            c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
-        })
-    };
-    NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
+    ymd(s)
+}
+
+/// The date in the first ten bytes of `s` (already checked to be that long, dashes in place).
+fn ymd(s: &[u8]) -> Option<NaiveDate> {
+    let year = i32::try_from(digits(s, 0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(s, 5..7)?, digits(s, 8..10)?)
+}
+
+/// The number written in `s[range]`, all ASCII digits; `None` otherwise.
+fn digits(s: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
+    s.get(range)?.iter().try_fold(0u32, |v, &c| {
+        c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
+    })
 }
 
 /// Writes the fast-path form into `buf`; `None` when `t` is outside it (year, leap second).
@@ -150,30 +155,24 @@ fn put_digits(buf: &mut [u8; MAX_LEN], at: usize, value: u32, width: usize) -> u
 /// Reads `YYYY-MM-DDTHH:MM:SS[.d{1,9}]Z`; `None` for anything else or an impossible date or time
 /// (which chrono then judges).
 fn parse_fast(s: &[u8]) -> Option<DateTime<Utc>> {
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        let mut v = 0u32;
-        for &c in s.get(range)? {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + u32::from(c - b'0');
-        }
-        Some(v)
-    };
     let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
     if s.len() < 20 || seps.iter().any(|&(i, c)| s[i] != c) || s.last() != Some(&b'Z') {
         return None;
     }
     let nanos = match &s[19..s.len() - 1] {
         [] => 0,
-        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
-            let v = num(20..20 + digits.len())?;
-            v * 10u32.pow(9 - digits.len() as u32)
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            let v = digits(s, 20..20 + fraction.len())?;
+            v * 10u32.pow(9 - fraction.len() as u32)
         }
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)?;
-    let time = date.and_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)?;
+    let time = ymd(s)?.and_hms_nano_opt(
+        digits(s, 11..13)?,
+        digits(s, 14..16)?,
+        digits(s, 17..19)?,
+        nanos,
+    )?;
     Some(time.and_utc())
 }
 
