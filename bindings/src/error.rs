@@ -125,7 +125,7 @@ impl From<StoreError> for GridwalkError {
             S::NotReadable => Self::NotReadable,
             S::Interrupted => Self::Interrupted,
             S::DiskFull => Self::DiskFull,
-            S::UnknownRecord(_) | S::UnknownOutboxEntry(_) => Self::not_found(e.to_string()),
+            S::UnknownRecord(_) => Self::not_found(e.to_string()),
             S::EmptyKey
             | S::EncryptionUnavailable
             | S::Validation(_)
@@ -146,12 +146,9 @@ impl From<StoreError> for GridwalkError {
             S::PushAnswerMismatch { .. } => Self::Rejected {
                 detail: e.to_string(),
             },
-            S::NewerSchema { .. }
-            | S::OutboxTransition { .. }
-            | S::Corrupt(_)
-            | S::Json(_)
-            | S::Io { .. }
-            | S::Sqlite(_) => Self::storage(e.to_string()),
+            S::NewerSchema { .. } | S::Corrupt(_) | S::Json(_) | S::Io { .. } | S::Sqlite(_) => {
+                Self::storage(e.to_string())
+            }
         }
     }
 }

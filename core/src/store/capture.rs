@@ -20,7 +20,7 @@ use super::codec::{
     date_text, from_json, kind_text, record_id_text, severity_text, status_text, time_text, to_json,
 };
 use super::error::{StoreError, StoreResult};
-use super::outbox::{OutboxSeq, RecordKind, enqueue, supersede_unsent};
+use super::outbox::{OutboxSeq, RecordKind, enqueue, enqueue_edit};
 
 /// Longest free text a record may carry, in characters (Chinese characters count one each).
 /// Policy with a shipped default, like [`crate::domain::CaptureLimits`].
@@ -113,7 +113,8 @@ impl Archive {
     }
 
     /// Replaces a stored inspection with an edited version and queues the new version (a new outbox
-    /// entry; entries already queued or in flight are left as they are).
+    /// entry; a version never handed to a push is replaced by it, versions that may be on the server
+    /// are left as they are).
     pub fn update_inspection(&self, inspection: &Inspection) -> StoreResult<OutboxSeq> {
         let now = self.clock.now();
         self.write(|tx| {
@@ -144,9 +145,7 @@ impl Archive {
                 [&id],
             )?;
             link_photos(tx, LinkTable::Inspection, &id, &inspection.photos)?;
-            let seq = enqueue(tx, inspection.id, RecordKind::Inspection, &json, now)?;
-            supersede_unsent(tx, inspection.id, seq, now)?;
-            Ok(seq)
+            enqueue_edit(tx, inspection.id, RecordKind::Inspection, &json, now)
         })
     }
 
@@ -193,9 +192,7 @@ impl Archive {
             )?;
             tx.execute("DELETE FROM event_photos WHERE event_id = ?1", [&id])?;
             link_photos(tx, LinkTable::Event, &id, &event.photos)?;
-            let seq = enqueue(tx, event.id, RecordKind::Event, &json, now)?;
-            supersede_unsent(tx, event.id, seq, now)?;
-            Ok(seq)
+            enqueue_edit(tx, event.id, RecordKind::Event, &json, now)
         })
     }
 

@@ -6,8 +6,6 @@ use rusqlite::ErrorCode;
 use crate::catalog::CatalogError;
 use crate::domain::{BuildingCode, GridId, RecordId, Sha256Hex, TransitionError, ValidationError};
 
-use super::outbox::{OutboxSeq, OutboxStateName};
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLCipher and plain SQLite both report a wrong key, a missing key and a foreign file as
@@ -63,14 +61,6 @@ pub enum StoreError {
     #[error("grid {0} still has buildings in the archive")]
     GridInUse(GridId),
 
-    #[error("outbox entry {0} does not exist")]
-    UnknownOutboxEntry(OutboxSeq),
-    #[error("outbox entry {seq} is {from}, it cannot become {to}")]
-    OutboxTransition {
-        seq: OutboxSeq,
-        from: OutboxStateName,
-        to: OutboxStateName,
-    },
     #[error(
         "records of worker '{worker}' are not synced yet; log in as '{worker}' and sync them first"
     )]

@@ -1,10 +1,21 @@
 //! The sync outbox: every field record written on the phone is queued here in the same transaction
 //! as the record itself, with a per-device sequence number that only grows (AUTOINCREMENT: never
 //! reused). An edit queues a NEW entry rather than touching an older one, so an upload of the old
-//! version that is in flight can never swallow the edit; the server applies entries in `seq` order.
+//! version that is in flight can never swallow the edit.
+//!
+//! Each entry also gets its push number (`push_seq`, what the server sees) when it is queued: the
+//! server takes a device's numbers only as `last + 1, last + 2, …`. An edit made before the older
+//! version was ever handed to a push replaces that version: the new entry takes its number and the
+//! old one is marked acked with `superseded_by`, so no number is wasted and only the newest goes.
 //!
 //! States: pending → in_flight → acked | rejected; in_flight → pending again when an upload fails.
-//! An edit marks the record's older entries that were never sent as acked (`superseded_by`).
+//! Only outcomes of their own are written to an entry (rejected; acked when replaced, or answered
+//! out of order). The rest is read from three watermarks in `sync_state`, so that a push writes
+//! one row per batch rather than every entry twice (ADR 0043):
+//! - `answered`: every entry numbered at or below it has been answered → acked unless refused;
+//! - `claimed`: entries above `answered` and at or below it are in flight;
+//! - `sent`: the highest number ever handed to a push. Never lowered: the server may hold any
+//!   number at or below it, so those entries are never replaced by an edit.
 
 use std::fmt;
 
@@ -115,8 +126,8 @@ pub struct OutboxEntry {
     /// The record as JSON at the moment it was queued: what to upload.
     pub payload_json: String,
     pub state: OutboxState,
-    /// How many times the entry was handed to an upload.
-    pub attempts: u32,
+    /// The number the server sees; `None` for a version replaced before it was sent.
+    pub push_seq: Option<u64>,
     pub queued_at: DateTime<Utc>,
 }
 
@@ -142,13 +153,30 @@ pub struct OutboxCounts {
     pub rejected: u64,
 }
 
-const ENTRY_COLUMNS: &str = "o.seq, o.record_id, o.record_kind, p.payload_json, o.state, \
-     o.reject_code, o.reject_message, o.attempts, o.queued_at";
+/// An entry's state as the worker sees it, from its own outcome and the push watermarks (entry
+/// alias `o`, sync state alias `s`).
+const STATE_OF_ENTRY: &str = "CASE WHEN o.state != 'pending' THEN o.state \
+     WHEN o.push_seq <= s.answered_push_seq THEN 'acked' \
+     WHEN o.push_seq <= s.claimed_push_seq THEN 'in_flight' ELSE 'pending' END";
 
-/// An outbox entry with its payload (kept apart so that state changes rewrite a small row).
-const ENTRY_FROM: &str = "outbox o JOIN outbox_payloads p ON p.seq = o.seq";
+/// An entry (alias `o`) the server has not answered: waiting or in flight.
+pub(crate) const UNANSWERED: &str = "(o.state = 'pending' \
+     AND o.push_seq > (SELECT answered_push_seq FROM sync_state WHERE singleton = 1))";
 
-/// Queues `payload_json` for upload inside the caller's transaction.
+/// An entry with its payload (kept apart so that an outcome rewrites a small row) and the
+/// watermarks its state is read from.
+const ENTRY_FROM: &str = "outbox o JOIN outbox_payloads p ON p.seq = o.seq \
+     CROSS JOIN sync_state s";
+
+fn entry_columns() -> String {
+    format!(
+        "o.seq, o.record_id, o.record_kind, p.payload_json, {STATE_OF_ENTRY}, \
+         o.reject_code, o.reject_message, o.push_seq, o.queued_at"
+    )
+}
+
+/// Queues a new record's first version for upload inside the caller's transaction, with the next
+/// push number.
 pub(crate) fn enqueue(
     tx: &Transaction<'_>,
     record_id: RecordId,
@@ -156,44 +184,80 @@ pub(crate) fn enqueue(
     payload_json: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<OutboxSeq> {
+    let push_seq: i64 = tx
+        .prepare_cached(
+            "UPDATE sync_state SET last_push_seq = last_push_seq + 1 WHERE singleton = 1 \
+             RETURNING last_push_seq",
+        )?
+        .query_row([], |r| r.get(0))?;
+    insert_entry(tx, record_id, kind, payload_json, Some(push_seq), now)
+}
+
+/// Queues an edited version inside the caller's transaction. The record's version that was never
+/// handed to a push (at most one: each edit replaces it) is replaced: marked acked with
+/// `superseded_by`, its push number moves to the new entry. Versions that may be on the server
+/// stay, and the edit gets a new number: the server requires every number to arrive.
+pub(crate) fn enqueue_edit(
+    tx: &Transaction<'_>,
+    record_id: RecordId,
+    kind: RecordKind,
+    payload_json: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<OutboxSeq> {
+    let id = record_id_text(record_id);
+    let unsent: Option<(OutboxSeq, i64)> = tx
+        .prepare_cached(
+            "SELECT seq, push_seq FROM outbox WHERE record_id = ?1 AND state = 'pending' \
+             AND push_seq > (SELECT sent_push_seq FROM sync_state WHERE singleton = 1) \
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((old, push_seq)) = unsent else {
+        return enqueue(tx, record_id, kind, payload_json, now);
+    };
+    // The number is unique: the old entry gives it up before the new one takes it.
+    let seq = insert_entry(tx, record_id, kind, payload_json, None, now)?;
+    tx.prepare_cached(
+        "UPDATE outbox SET state = 'acked', superseded_by = ?2, push_seq = NULL, \
+         state_changed_at = ?3 WHERE seq = ?1",
+    )?
+    .execute((old, seq, time_text(now)))?;
+    tx.prepare_cached("UPDATE outbox SET push_seq = ?2 WHERE seq = ?1")?
+        .execute((seq, push_seq))?;
+    Ok(seq)
+}
+
+fn insert_entry(
+    tx: &Transaction<'_>,
+    record_id: RecordId,
+    kind: RecordKind,
+    payload_json: &str,
+    push_seq: Option<i64>,
+    now: DateTime<Utc>,
+) -> StoreResult<OutboxSeq> {
     let now = time_text(now);
     tx.prepare_cached(
-        "INSERT INTO outbox (record_id, record_kind, state, queued_at, state_changed_at) \
-         VALUES (?1, ?2, 'pending', ?3, ?3)",
+        "INSERT INTO outbox (record_id, record_kind, state, queued_at, state_changed_at, \
+         push_seq) VALUES (?1, ?2, 'pending', ?3, ?3, ?4)",
     )?
-    .execute((record_id_text(record_id), kind.as_str(), &now))?;
+    .execute((record_id_text(record_id), kind.as_str(), &now, push_seq))?;
     let seq = tx.last_insert_rowid();
     tx.prepare_cached("INSERT INTO outbox_payloads (seq, payload_json) VALUES (?1, ?2)")?
         .execute((seq, payload_json))?;
     Ok(seq)
 }
 
-/// An edit replaces the record's versions that were never handed to a push: they are marked acked
-/// with `superseded_by`, and only the newest version goes out. Versions already numbered for a push
-/// stay: the server may hold them, and it requires every number to arrive.
-pub(crate) fn supersede_unsent(
-    tx: &Transaction<'_>,
-    record_id: RecordId,
-    newest: OutboxSeq,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    tx.prepare_cached(
-        "UPDATE outbox SET state = 'acked', superseded_by = ?2, state_changed_at = ?3 \
-         WHERE record_id = ?1 AND seq < ?2 AND state = 'pending' AND push_seq IS NULL",
-    )?
-    .execute((record_id_text(record_id), newest, time_text(now)))?;
-    Ok(())
-}
-
 impl Archive {
-    /// The oldest pending entries, in sequence order.
+    /// The entries waiting to be pushed (not in flight), in push order.
     pub fn pending_outbox(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         self.read(|conn| {
             query_entries(
                 conn,
                 &format!(
-                    "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE o.state = 'pending' \
-                     ORDER BY o.seq LIMIT ?1"
+                    "SELECT {} FROM {ENTRY_FROM} WHERE o.state = 'pending' \
+                     AND o.push_seq > s.claimed_push_seq ORDER BY o.push_seq LIMIT ?1",
+                    entry_columns()
                 ),
                 [i64::from(limit)],
             )
@@ -206,71 +270,39 @@ impl Archive {
             query_entries(
                 conn,
                 &format!(
-                    "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE o.record_id = ?1 \
-                     ORDER BY o.seq"
+                    "SELECT {} FROM {ENTRY_FROM} WHERE o.record_id = ?1 ORDER BY o.seq",
+                    entry_columns()
                 ),
                 [record_id_text(id)],
             )
         })
     }
 
-    /// pending → in_flight, all or nothing; counts an attempt.
-    pub fn mark_in_flight(&self, seqs: &[OutboxSeq]) -> StoreResult<()> {
-        self.transition(
-            seqs,
-            &[OutboxStateName::Pending],
-            OutboxStateName::InFlight,
-            None,
-        )
-    }
-
-    /// in_flight → acked, all or nothing. Acking an acked entry again is a no-op (a retried upload
-    /// can be acknowledged twice).
-    pub fn mark_acked(&self, seqs: &[OutboxSeq]) -> StoreResult<()> {
-        self.transition(
-            seqs,
-            &[OutboxStateName::InFlight, OutboxStateName::Acked],
-            OutboxStateName::Acked,
-            None,
-        )
-    }
-
-    /// in_flight → rejected with the server's code and message.
-    pub fn mark_rejected(&self, seq: OutboxSeq, code: &str, message: &str) -> StoreResult<()> {
-        self.transition(
-            &[seq],
-            &[OutboxStateName::InFlight],
-            OutboxStateName::Rejected,
-            Some((code, message)),
-        )
-    }
-
-    /// in_flight → pending: the upload failed (no signal, timeout); try again later.
-    pub fn return_to_pending(&self, seqs: &[OutboxSeq]) -> StoreResult<()> {
-        self.transition(
-            seqs,
-            &[OutboxStateName::InFlight],
-            OutboxStateName::Pending,
-            None,
-        )
-    }
-
-    /// Every in_flight entry back to pending (call at start-up: an upload cut short by the app being
-    /// killed left them in flight). Returns how many.
+    /// Every in-flight entry back to pending, under the same numbers: at start-up (a push cut short
+    /// by the app being killed) and when a push fails or is cancelled. Returns how many.
     pub fn requeue_in_flight(&self) -> StoreResult<usize> {
-        let now = time_text(self.clock.now());
         self.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE outbox SET state = 'pending', state_changed_at = ?1 WHERE state = 'in_flight'",
-                [now],
-            )?)
+            let n: i64 = tx.query_row(
+                "SELECT count(*) FROM outbox o, sync_state s WHERE o.state = 'pending' \
+                 AND o.push_seq > s.answered_push_seq AND o.push_seq <= s.claimed_push_seq",
+                [],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "UPDATE sync_state SET claimed_push_seq = answered_push_seq \
+                 WHERE singleton = 1 AND claimed_push_seq != answered_push_seq",
+                [],
+            )?;
+            Ok(usize::try_from(n).unwrap_or(0))
         })
     }
 
     pub fn outbox_counts(&self) -> StoreResult<OutboxCounts> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT state, count(*) FROM outbox GROUP BY state")?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {STATE_OF_ENTRY} AS st, count(*) FROM outbox o CROSS JOIN sync_state s \
+                 GROUP BY st"
+            ))?;
             let mut rows = stmt.query([])?;
             let mut c = OutboxCounts::default();
             while let Some(row) = rows.next()? {
@@ -284,50 +316,6 @@ impl Archive {
                 }
             }
             Ok(c)
-        })
-    }
-
-    fn transition(
-        &self,
-        seqs: &[OutboxSeq],
-        from: &[OutboxStateName],
-        to: OutboxStateName,
-        rejection: Option<(&str, &str)>,
-    ) -> StoreResult<()> {
-        let now = time_text(self.clock.now());
-        self.write(|tx| {
-            let mut get = tx.prepare_cached("SELECT state FROM outbox WHERE seq = ?1")?;
-            let mut set = tx.prepare_cached(
-                "UPDATE outbox SET state = ?2, state_changed_at = ?3, reject_code = ?4, \
-                 reject_message = ?5, attempts = attempts + ?6 WHERE seq = ?1",
-            )?;
-            let attempt = i64::from(to == OutboxStateName::InFlight);
-            for &seq in seqs {
-                let state: Option<String> = get.query_row([seq], |r| r.get(0)).optional()?;
-                let state = match state {
-                    None => return Err(StoreError::UnknownOutboxEntry(seq)),
-                    Some(s) => OutboxStateName::parse(&s)?,
-                };
-                if !from.contains(&state) {
-                    return Err(StoreError::OutboxTransition {
-                        seq,
-                        from: state,
-                        to,
-                    });
-                }
-                if state == to {
-                    continue;
-                }
-                set.execute((
-                    seq,
-                    to.as_str(),
-                    &now,
-                    rejection.map(|r| r.0),
-                    rejection.map(|r| r.1),
-                    attempt,
-                ))?;
-            }
-            Ok(())
         })
     }
 }
@@ -362,7 +350,7 @@ fn entry_from_row(row: &Row<'_>) -> StoreResult<OutboxEntry> {
         kind: RecordKind::parse(&row.get::<_, String>(2)?)?,
         payload_json: row.get(3)?,
         state,
-        attempts: row.get(7)?,
+        push_seq: row.get::<_, Option<i64>>(7)?.map(i64::unsigned_abs),
         queued_at: parse_time(&row.get::<_, String>(8)?)?,
     })
 }

@@ -10,6 +10,7 @@ use rusqlite::Transaction;
 use crate::domain::{BuildingCode, Sha256Hex};
 
 use super::error::{StoreError, StoreResult};
+use super::outbox::UNANSWERED;
 
 #[derive(Debug, Default)]
 pub(crate) struct Pruned {
@@ -24,7 +25,8 @@ fn removable(links: &str, link_col: &str) -> String {
     format!(
         "r.building_code IN (SELECT code FROM departed_buildings) \
          AND r.building_code NOT IN (SELECT code FROM buildings) \
-         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.state != 'acked') \
+         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id \
+             AND (o.state = 'rejected' OR {UNANSWERED})) \
          AND NOT EXISTS (SELECT 1 FROM {links} l LEFT JOIN photo_uploads u \
              ON u.sha256 = l.photo_sha256 \
              WHERE l.{link_col} = r.id AND (u.state IS NULL OR u.state != 'stored'))"

@@ -11,6 +11,9 @@
 //! - v5: outbox payloads in a table of their own (`outbox_payloads`), so that claiming and
 //!   answering a push rewrite ~100-byte entries rather than entries carrying the whole record;
 //!   why a photo could not be sent (`photo_uploads.last_failure`), for the sync status.
+//! - v6: push numbers given when an entry is queued, and three watermarks in `sync_state` (sent,
+//!   claimed, answered) instead of rewriting every entry when it is claimed and again when it is
+//!   answered (ADR 0043).
 //!
 //! A test builds every earlier version by applying steps 1..k, upgrades it and checks that the result
 //! equals a freshly created database object for object. So: when adding version N+1, append a step
@@ -21,10 +24,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::error::{StoreError, StoreResult};
 
 /// The version [`CURRENT_SCHEMA`] creates and the code reads and writes.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// Step `i` takes a database from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V0_TO_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
+pub(crate) const MIGRATIONS: &[&str] =
+    &[V0_TO_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6];
 
 const V0_TO_V1: &str = r#"
 CREATE TABLE grids (
@@ -289,6 +293,31 @@ ALTER TABLE photo_uploads ADD COLUMN last_failure TEXT;
 ALTER TABLE photo_uploads ADD COLUMN failed_at TEXT;
 "#;
 
+/// v6: an entry gets its push number when it is queued, and the sync state keeps three watermarks
+/// (see [`crate::store::outbox`]), so that a push writes one row per batch instead of two per
+/// entry. Nothing is in flight while an archive is upgraded: in-flight entries become pending.
+/// Every number handed out so far was handed to a push (`sent`); `answered` stops below the first
+/// number still waiting. Entries never numbered get numbers in queue order.
+const V5_TO_V6: &str = r#"
+ALTER TABLE sync_state ADD COLUMN sent_push_seq INTEGER NOT NULL DEFAULT 0 CHECK (sent_push_seq >= 0);
+ALTER TABLE sync_state ADD COLUMN claimed_push_seq INTEGER NOT NULL DEFAULT 0 CHECK (claimed_push_seq >= 0);
+ALTER TABLE sync_state ADD COLUMN answered_push_seq INTEGER NOT NULL DEFAULT 0 CHECK (answered_push_seq >= 0);
+UPDATE outbox SET state = 'pending' WHERE state = 'in_flight';
+UPDATE sync_state SET sent_push_seq = last_push_seq,
+    answered_push_seq = coalesce((SELECT min(push_seq) - 1 FROM outbox
+        WHERE state = 'pending' AND push_seq IS NOT NULL), last_push_seq);
+UPDATE sync_state SET claimed_push_seq = answered_push_seq;
+UPDATE outbox SET push_seq = n.base + n.rank
+FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rank,
+        (SELECT last_push_seq FROM sync_state) AS base
+      FROM outbox WHERE state = 'pending' AND push_seq IS NULL) AS n
+WHERE outbox.seq = n.seq;
+UPDATE sync_state SET last_push_seq = max(last_push_seq, coalesce((SELECT max(push_seq) FROM outbox), 0));
+DROP INDEX outbox_state;
+CREATE INDEX outbox_rejected ON outbox (seq) WHERE state = 'rejected';
+ALTER TABLE outbox DROP COLUMN attempts;
+"#;
+
 /// The whole schema at [`SCHEMA_VERSION`], table by table, as a fresh archive gets it.
 ///
 /// Design notes:
@@ -440,20 +469,22 @@ CREATE TABLE outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     record_id TEXT NOT NULL,
     record_kind TEXT NOT NULL CHECK (record_kind IN ('inspection', 'event')),
+    -- v6: 'pending' until the entry has an outcome of its own (refused, or acknowledged out of
+    -- order, or replaced); whether a pending entry is waiting, in flight or answered is read from
+    -- the watermarks in sync_state. 'in_flight' is no longer written: SQLite cannot alter a CHECK.
     state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'acked', 'rejected')),
-    attempts INTEGER NOT NULL DEFAULT 0,
     reject_code TEXT,
     reject_message TEXT,
     queued_at TEXT NOT NULL,
     state_changed_at TEXT NOT NULL,
-    -- v3: the number the entry was pushed under (NULL: never handed to a push), and for an entry
-    -- replaced by a newer version of its record before it was ever sent, that entry's seq.
+    -- v3: the number the entry is pushed under (v6: given when queued; NULL for an entry replaced
+    -- by a newer version of its record before it was ever sent, whose seq is superseded_by).
     push_seq INTEGER CHECK (push_seq > 0),
     superseded_by INTEGER,
     CHECK ((state = 'rejected') = (reject_code IS NOT NULL))
 ) STRICT;
-CREATE INDEX outbox_state ON outbox (state, seq);
 CREATE INDEX outbox_record ON outbox (record_id, seq);
+CREATE INDEX outbox_rejected ON outbox (seq) WHERE state = 'rejected';
 -- v5: the record's JSON apart from its entry, so state changes rewrite a small row.
 CREATE TABLE outbox_payloads (
     seq INTEGER PRIMARY KEY NOT NULL REFERENCES outbox (seq) ON DELETE CASCADE,
@@ -485,7 +516,12 @@ CREATE TABLE sync_state (
     server_policy_version INTEGER,
     last_success_at TEXT,
     last_error TEXT,
-    last_error_at TEXT
+    last_error_at TEXT,
+    -- v6: push watermarks. Entries numbered at or below `sent` may be on the server; those at or
+    -- below `claimed` are handed to the running push; those at or below `answered` are answered.
+    sent_push_seq INTEGER NOT NULL DEFAULT 0 CHECK (sent_push_seq >= 0),
+    claimed_push_seq INTEGER NOT NULL DEFAULT 0 CHECK (claimed_push_seq >= 0),
+    answered_push_seq INTEGER NOT NULL DEFAULT 0 CHECK (answered_push_seq >= 0)
 ) STRICT;
 INSERT INTO sync_state (singleton) VALUES (1);
 

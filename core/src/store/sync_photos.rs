@@ -13,6 +13,7 @@ use crate::domain::{PhotoRef, RecordId, Sha256Hex};
 use super::Archive;
 use super::codec::{parse_time, record_id_text, time_text};
 use super::error::{StoreError, StoreResult};
+use super::outbox::UNANSWERED;
 
 /// A photo the server still lacks whose last upload failed, as the worker sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,7 +106,8 @@ impl Archive {
     pub fn pending_photo_count(&self) -> StoreResult<u64> {
         self.read(|conn| {
             let n: i64 = conn.query_row(
-                "SELECT count(*) FROM ( \
+                &format!(
+                    "SELECT count(*) FROM ( \
                    SELECT sha256 FROM photo_uploads WHERE state = 'missing' \
                    UNION \
                    SELECT l.sha FROM ( \
@@ -113,7 +115,8 @@ impl Archive {
                      UNION ALL SELECT event_id, photo_sha256 FROM event_photos) l \
                    LEFT JOIN photo_uploads u ON u.sha256 = l.sha \
                    WHERE u.sha256 IS NULL AND EXISTS (SELECT 1 FROM outbox o \
-                     WHERE o.record_id = l.rid AND o.state IN ('pending', 'in_flight')))",
+                     WHERE o.record_id = l.rid AND {UNANSWERED}))"
+                ),
                 [],
                 |r| r.get(0),
             )?;

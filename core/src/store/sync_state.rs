@@ -13,6 +13,7 @@ use crate::protocol::{Cursor, LoginResponse, Role, Scope};
 use super::Archive;
 use super::codec::{parse_time, time_text, u64_to_sql};
 use super::error::{StoreError, StoreResult};
+use super::outbox::UNANSWERED;
 
 /// The account the phone is logged in with.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub struct SyncState {
     pub login_required: bool,
     /// Where the next pull continues; `None`: from the beginning.
     pub pull_cursor: Option<Cursor>,
-    /// The last per-device push number handed out.
+    /// The last per-device push number given to an outbox entry.
     pub last_push_seq: u64,
     pub server_catalog_version: Option<u32>,
     pub server_policy_version: Option<u32>,
@@ -84,9 +85,10 @@ impl Archive {
         let pending_photos = self.pending_photo_count()?;
         self.read(|conn| {
             let (pending, in_flight): (i64, i64) = conn.query_row(
-                "SELECT count(DISTINCT record_id), \
-                 count(DISTINCT CASE WHEN state = 'in_flight' THEN record_id END) \
-                 FROM outbox WHERE state IN ('pending', 'in_flight')",
+                "SELECT count(DISTINCT o.record_id), \
+                 count(DISTINCT CASE WHEN o.push_seq <= s.claimed_push_seq THEN o.record_id END) \
+                 FROM outbox o CROSS JOIN sync_state s \
+                 WHERE o.state = 'pending' AND o.push_seq > s.answered_push_seq",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -117,11 +119,11 @@ impl Archive {
             )?;
             let same_place = old_url.as_deref() == Some(server_url)
                 && old_user.as_deref() == Some(login.user.username.as_str());
+            make_room_for_server_numbers(tx, u64_to_sql(login.device_last_seq))?;
             tx.execute(
                 "UPDATE sync_state SET server_url = ?1, username = ?2, role = ?3, scope = ?4, \
                  token = ?5, token_expires_at = ?6, login_required = 0, \
-                 last_push_seq = max(last_push_seq, ?7), \
-                 pull_cursor = CASE WHEN ?8 THEN pull_cursor ELSE NULL END \
+                 pull_cursor = CASE WHEN ?7 THEN pull_cursor ELSE NULL END \
                  WHERE singleton = 1",
                 rusqlite::params![
                     server_url,
@@ -130,7 +132,6 @@ impl Archive {
                     login.user.scope.to_string(),
                     login.token,
                     time_text(login.expires_at),
-                    u64_to_sql(login.device_last_seq),
                     same_place,
                 ],
             )?;
@@ -254,14 +255,44 @@ pub(crate) fn read_state(conn: &Connection) -> StoreResult<SyncState> {
     })
 }
 
+/// The server holds this device's numbers up to `server_last`, beyond any the phone ever sent (an
+/// archive restored from an older copy): the entries never sent are renumbered after them, so no
+/// number the server holds is given to another record.
+fn make_room_for_server_numbers(tx: &Transaction<'_>, server_last: i64) -> StoreResult<()> {
+    let sent: i64 = tx.query_row(
+        "SELECT sent_push_seq FROM sync_state WHERE singleton = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    if server_last <= sent {
+        return Ok(());
+    }
+    let shift = server_last - sent;
+    let unsent: Vec<i64> = tx
+        .prepare("SELECT seq FROM outbox WHERE push_seq > ?1 ORDER BY push_seq DESC")?
+        .query_map([sent], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    // Highest first: a number never lands on one not yet moved.
+    let mut renumber = tx.prepare("UPDATE outbox SET push_seq = push_seq + ?2 WHERE seq = ?1")?;
+    for seq in unsent {
+        renumber.execute((seq, shift))?;
+    }
+    tx.execute(
+        "UPDATE sync_state SET sent_push_seq = ?1, last_push_seq = last_push_seq + ?2 \
+         WHERE singleton = 1",
+        (server_last, shift),
+    )?;
+    Ok(())
+}
+
 /// Workers (other than `username`) named by outbox entries that still wait to be pushed.
 fn unsynced_workers_other_than(tx: &Transaction<'_>, username: &str) -> StoreResult<Vec<String>> {
-    let mut stmt = tx.prepare_cached(
+    let mut stmt = tx.prepare_cached(&format!(
         "SELECT DISTINCT json_extract(p.payload_json, '$.worker') \
          FROM outbox o JOIN outbox_payloads p ON p.seq = o.seq \
-         WHERE o.state IN ('pending', 'in_flight') \
-         AND json_extract(p.payload_json, '$.worker') IS NOT ?1",
-    )?;
+         WHERE {UNANSWERED} \
+         AND json_extract(p.payload_json, '$.worker') IS NOT ?1"
+    ))?;
     let rows = stmt.query_map([username], |r| r.get::<_, Option<String>>(0))?;
     let mut out = Vec::new();
     for w in rows {

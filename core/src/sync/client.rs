@@ -323,7 +323,7 @@ impl SyncClient {
                 // A simulated crash records nothing more.
                 Err(e @ SyncError::Killed(_)) => return Err(e),
                 Err(e) => {
-                    self.unclaim(&current.items).await?;
+                    self.unclaim().await?;
                     self.record_answer(answered.take(), report).await?;
                     return Err(e);
                 }
@@ -378,9 +378,8 @@ impl SyncClient {
                 (Err(failure), next) => {
                     // Not sent, or sent without an answer: these entries go again under the same
                     // numbers, which the server deduplicates.
-                    self.unclaim(&current.items).await?;
-                    let next = next?;
-                    self.unclaim(&next.items).await?;
+                    self.unclaim().await?;
+                    next?;
                     if let Failure::Status(_, e) = &failure
                         && matches!(e.code, ErrorCode::BatchTooLarge | ErrorCode::BodyTooLarge)
                         && batch_size > 1
@@ -435,12 +434,9 @@ impl SyncClient {
         self.set_progress(|p| p.records_pushed += records);
     }
 
-    async fn unclaim(&self, items: &[PushItem]) -> Result<(), SyncError> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        let seqs: Vec<_> = items.iter().map(|i| i.outbox_seq).collect();
-        self.store(move |a| a.return_to_pending(&seqs)).await
+    /// Every claimed batch goes back to pending (under the same numbers).
+    async fn unclaim(&self) -> Result<(), SyncError> {
+        self.store(|a| a.requeue_in_flight()).await.map(drop)
     }
 
     /// Like [`SyncClient::checkpoint`] but never cancels: used where work is done that must be

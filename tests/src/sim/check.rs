@@ -321,7 +321,9 @@ pub fn read_device(dir: &Path) -> SimResult<DeviceView> {
     let archive = Archive::open(dir.join(ARCHIVE_FILE), ArchiveOptions::default())?;
     let device_id = archive.device_id().to_string();
     let username = archive.sync_state()?.username;
-    let (rows, unsent, grids) = archive.read(|c| {
+    let counts = archive.outbox_counts()?;
+    let unsent = counts.pending + counts.in_flight;
+    let (rows, grids) = archive.read(|c| {
         let mut rows = Vec::new();
         for table in ["inspections", "events"] {
             let mut stmt = c.prepare(&format!("SELECT id, record_json FROM {table}"))?;
@@ -330,16 +332,11 @@ pub fn read_device(dir: &Path) -> SimResult<DeviceView> {
                 rows.push((row.get::<_, String>(0)?, row.get::<_, String>(1)?));
             }
         }
-        let unsent: i64 = c.query_row(
-            "SELECT count(*) FROM outbox WHERE state IN ('pending', 'in_flight')",
-            [],
-            |r| r.get(0),
-        )?;
         let mut stmt = c.prepare("SELECT DISTINCT grid FROM buildings")?;
         let grids = stmt
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((rows, unsent, grids))
+        Ok((rows, grids))
     })?;
     let mut records = Vec::with_capacity(rows.len());
     for (id, json) in rows {
@@ -362,7 +359,7 @@ pub fn read_device(dir: &Path) -> SimResult<DeviceView> {
         device_id,
         username,
         records,
-        unsent: unsent.unsigned_abs(),
+        unsent,
         buildings,
     })
 }

@@ -24,7 +24,7 @@ fn store_open_sets_wal_durability_and_foreign_keys() {
     assert_eq!(sync, 2, "synchronous=FULL");
     assert_eq!(fk, 1);
     assert_eq!(temp, 2, "temp_store=MEMORY");
-    assert_eq!(f.archive.schema_version().expect("version"), 5);
+    assert_eq!(f.archive.schema_version().expect("version"), 6);
     assert!(f.archive.photos_dir().ends_with("archive.db.photos"));
     assert!(f.archive.photos_dir().is_dir());
     // The read connection refuses writes.

@@ -343,7 +343,7 @@ fn store_edit_during_in_flight_upload_appends_a_new_outbox_entry() {
     let f = Fixture::new();
     let mut i = inspection(1);
     let first = f.archive.record_inspection(&i).expect("record");
-    f.archive.mark_in_flight(&[first]).expect("uploading");
+    let batch = f.archive.claim_push_batch(10).expect("uploading");
 
     i.note = "corrected after the upload started".into();
     f.clock.advance(Duration::minutes(5));
@@ -368,8 +368,16 @@ fn store_edit_during_in_flight_upload_appends_a_new_outbox_entry() {
         FieldRecord::Inspection(i.clone())
     );
 
+    assert_eq!(
+        (entries[0].push_seq, entries[1].push_seq),
+        (Some(1), Some(2)),
+        "the version that may be on the server keeps its number"
+    );
+
     // The old upload's ack does not touch the edit.
-    f.archive.mark_acked(&[first]).expect("ack old");
+    f.archive
+        .apply_push_results(&batch, &answer(&batch, accepted))
+        .expect("ack old");
     let pending = f.archive.pending_outbox(10).expect("pending");
     assert_eq!(
         pending.iter().map(|p| p.seq).collect::<Vec<_>>(),

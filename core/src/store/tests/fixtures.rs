@@ -10,7 +10,8 @@ use crate::domain::{
     EventKind, EventStatus, GeoPoint, GpsFix, Grid, GridId, Inspection, ItemId, ItemOutcome,
     Notice, NoticeRecipient, RecordId, Severity, Stars, StreetId, WorkerId,
 };
-use crate::store::{Archive, ArchiveOptions, FixedClock};
+use crate::protocol::{PushResponse, RecordOutcome, RecordResult};
+use crate::store::{Archive, ArchiveOptions, FixedClock, PushItem};
 
 pub(crate) fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -257,4 +258,27 @@ pub(crate) fn district_grids() -> Vec<Grid> {
         grid("G3", "C2", "S1"),
         grid("G4", "C3", "S2"),
     ]
+}
+
+/// The server's answer to a claimed batch, one outcome per entry.
+pub(crate) fn answer(
+    items: &[PushItem],
+    outcome: impl Fn(&PushItem) -> RecordOutcome,
+) -> PushResponse {
+    PushResponse {
+        results: items
+            .iter()
+            .map(|i| RecordResult {
+                seq: i.push_seq,
+                id: i.record_id,
+                outcome: outcome(i),
+            })
+            .collect(),
+        missing_photos: vec![],
+        device_last_seq: items.iter().map(|i| i.push_seq).max().unwrap_or(0),
+    }
+}
+
+pub(crate) fn accepted(_: &PushItem) -> RecordOutcome {
+    RecordOutcome::Accepted { conflict: false }
 }

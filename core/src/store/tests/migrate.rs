@@ -77,9 +77,9 @@ fn seed(conn: &Connection, version: i64) {
         )
         .expect("seed catalog");
     }
-    if version >= 2 {
+    if (2..5).contains(&version) {
         // An entry an older app version queued and never sent: it must still go out after the
-        // upgrade, numbered by the v3 push counter.
+        // upgrade, numbered by the push counter.
         let old = inspection(900);
         conn.execute(
             "INSERT INTO outbox (record_id, record_kind, payload_json, state, queued_at, \
@@ -91,6 +91,28 @@ fn seed(conn: &Connection, version: i64) {
             ),
         )
         .expect("seed v2 outbox");
+    }
+    if version == 5 {
+        // v5 numbered entries when a push claimed them: one left in flight by a push that was cut
+        // short (number 1), and one never sent (no number). After the upgrade both wait, in that
+        // order, and nothing counts as sent beyond number 1.
+        for (n, state, push_seq) in [(901, "in_flight", Some(1)), (900, "pending", None)] {
+            let record = inspection(n);
+            conn.execute(
+                "INSERT INTO outbox (record_id, record_kind, state, queued_at, state_changed_at, \
+                 push_seq) VALUES (?1, 'inspection', ?2, '2025-02-01T00:00:00.000000000Z', \
+                 '2025-02-01T00:00:00.000000000Z', ?3)",
+                (record.id.0.to_string(), state, push_seq),
+            )
+            .expect("seed v5 outbox");
+            conn.execute(
+                "INSERT INTO outbox_payloads (seq, payload_json) VALUES (last_insert_rowid(), ?1)",
+                [serde_json::to_string(&record).expect("json")],
+            )
+            .expect("seed v5 payload");
+        }
+        conn.execute("UPDATE sync_state SET last_push_seq = 1", [])
+            .expect("seed v5 counter");
     }
     if version == 2 {
         // The same record edited before it was sent: only this newest version may go out (a v3
@@ -128,21 +150,31 @@ fn check_seeded_rows(archive: &Archive, version: i64) {
     }
     if version >= 2 {
         let pending = archive.pending_outbox(10).expect("pending");
-        assert_eq!(pending.len(), 1, "v{version}");
+        let expected: &[u64] = if version == 5 { &[1, 2] } else { &[1] };
+        assert_eq!(
+            pending.iter().map(|e| e.push_seq).collect::<Vec<_>>(),
+            expected.iter().map(|&n| Some(n)).collect::<Vec<_>>(),
+            "v{version}: waiting entries and their numbers"
+        );
         assert_eq!(pending[0].kind, crate::store::RecordKind::Inspection);
         assert_eq!(
             pending[0].record().expect("decodes").id(),
             pending[0].record_id
         );
         let batch = archive.claim_push_batch(10).expect("claim");
-        assert_eq!(batch.len(), 1);
         assert_eq!(
-            batch[0].push_seq, 1,
-            "the first push number of an upgraded archive"
+            batch.iter().map(|i| i.push_seq).collect::<Vec<_>>(),
+            expected,
+            "the numbers an upgraded archive pushes"
         );
-        archive
-            .return_to_pending(&[batch[0].outbox_seq])
-            .expect("unclaim");
+        assert_eq!(
+            archive.requeue_in_flight().expect("unclaim"),
+            expected.len()
+        );
+        assert_eq!(
+            archive.sync_state().expect("state").last_push_seq,
+            expected.len() as u64
+        );
     }
     let state = archive.sync_state().expect("sync state");
     assert_eq!(state.pull_cursor, None);

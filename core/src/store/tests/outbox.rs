@@ -1,8 +1,10 @@
-//! The outbox state machine the sync client drives.
+//! The outbox states as the sync client drives them: claims and answers move watermarks, outcomes
+//! of their own are written on the entry.
 
 use crate::domain::RecordId;
+use crate::protocol::{RecordOutcome, RejectCode};
 use crate::store::tests::fixtures::*;
-use crate::store::{OutboxCounts, OutboxState, OutboxStateName, StoreError};
+use crate::store::{OutboxCounts, OutboxState, PushItem};
 
 fn counts(f: &Fixture) -> (u64, u64, u64, u64) {
     let OutboxCounts {
@@ -26,6 +28,10 @@ fn record_id_of(f: &Fixture, seq: i64) -> RecordId {
         .expect("record id")
 }
 
+fn numbers(items: &[PushItem]) -> Vec<u64> {
+    items.iter().map(|i| i.push_seq).collect()
+}
+
 #[test]
 fn store_outbox_moves_through_its_states() {
     let f = Fixture::new();
@@ -33,16 +39,18 @@ fn store_outbox_moves_through_its_states() {
         .map(|n| f.archive.record_inspection(&inspection(n)).expect("record"))
         .collect();
     assert_eq!(counts(&f), (5, 0, 0, 0));
+    let queued = f.archive.pending_outbox(10).expect("pending");
+    assert_eq!(
+        queued.iter().map(|e| e.push_seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5].map(Some),
+        "numbered when queued"
+    );
 
-    let batch: Vec<i64> = f
-        .archive
-        .pending_outbox(3)
-        .expect("pending")
-        .iter()
-        .map(|e| e.seq)
-        .collect();
-    assert_eq!(batch, seqs[..3]);
-    f.archive.mark_in_flight(&batch).expect("in flight");
+    let batch = f.archive.claim_push_batch(3).expect("claim");
+    assert_eq!(
+        batch.iter().map(|i| i.outbox_seq).collect::<Vec<_>>(),
+        seqs[..3]
+    );
     assert_eq!(counts(&f), (2, 3, 0, 0));
     assert_eq!(
         f.archive
@@ -54,105 +62,94 @@ fn store_outbox_moves_through_its_states() {
         seqs[3..]
     );
 
-    f.archive.mark_acked(&[batch[0]]).expect("ack");
+    // Accepted, refused, and one the answer leaves out.
+    let mut response = answer(&batch, |i| {
+        if i.push_seq == 2 {
+            RecordOutcome::Rejected {
+                code: RejectCode::BadGpsAccuracy,
+                message: "accuracy above server limit".into(),
+            }
+        } else {
+            RecordOutcome::Accepted { conflict: false }
+        }
+    });
+    response.results.retain(|r| r.seq != 3);
     f.archive
-        .mark_acked(&[batch[0]])
-        .expect("a second ack is harmless");
-    f.archive
-        .mark_rejected(batch[1], "policy.gps", "accuracy above server limit")
-        .expect("reject");
-    f.archive
-        .return_to_pending(&[batch[2]])
-        .expect("upload failed");
+        .apply_push_results(&batch, &response)
+        .expect("apply");
     assert_eq!(counts(&f), (3, 0, 1, 1));
-
-    let rejected = f
-        .archive
-        .outbox_for_record(record_id_of(&f, batch[1]))
-        .expect("entries");
+    f.archive
+        .apply_push_results(&batch, &response)
+        .expect("a second answer is harmless");
+    assert_eq!(counts(&f), (3, 0, 1, 1));
+    let states = |seq: i64| {
+        f.archive
+            .outbox_for_record(record_id_of(&f, seq))
+            .expect("entries")
+            .remove(0)
+            .state
+    };
+    assert_eq!(states(seqs[0]), OutboxState::Acked);
     assert_eq!(
-        rejected[0].state,
+        states(seqs[1]),
         OutboxState::Rejected {
-            code: "policy.gps".into(),
+            code: "bad_gps_accuracy".into(),
             message: "accuracy above server limit".into()
         }
     );
-    assert_eq!(rejected[0].attempts, 1);
+    assert_eq!(states(seqs[2]), OutboxState::Pending);
 
-    // A retried entry counts a second attempt.
-    f.archive.mark_in_flight(&[batch[2]]).expect("retry");
-    let retried = f
-        .archive
-        .outbox_for_record(record_id_of(&f, batch[2]))
-        .expect("entries");
-    assert_eq!(retried[0].attempts, 2);
-    assert_eq!(retried[0].state, OutboxState::InFlight);
+    // The unanswered entry goes again under its number, first.
+    let again = f.archive.claim_push_batch(10).expect("claim");
+    assert_eq!(numbers(&again), [3, 4, 5]);
+    assert_eq!(states(seqs[2]), OutboxState::InFlight);
 
     // After a crash, everything in flight goes back to pending.
-    f.archive.mark_in_flight(&seqs[3..]).expect("in flight");
+    let f = f.reopen();
     assert_eq!(f.archive.requeue_in_flight().expect("requeue"), 3);
     assert_eq!(counts(&f), (3, 0, 1, 1));
+    assert_eq!(f.archive.requeue_in_flight().expect("requeue"), 0);
 }
 
 #[test]
-fn store_outbox_refuses_wrong_moves_all_or_nothing() {
+fn store_outbox_an_entry_left_unanswered_holds_back_only_itself() {
     let f = Fixture::new();
-    let a = f.archive.record_inspection(&inspection(1)).expect("record");
-    let b = f.archive.record_inspection(&inspection(2)).expect("record");
-
-    let err = f
-        .archive
-        .mark_acked(&[a])
-        .expect_err("pending cannot be acked");
-    assert!(
-        matches!(err, StoreError::OutboxTransition { seq, from: OutboxStateName::Pending, to: OutboxStateName::Acked } if seq == a),
-        "{err:?}"
-    );
-    let err = f
-        .archive
-        .mark_in_flight(&[a, 999])
-        .expect_err("unknown seq");
-    assert!(
-        matches!(err, StoreError::UnknownOutboxEntry(999)),
-        "{err:?}"
-    );
-    assert_eq!(counts(&f), (2, 0, 0, 0), "a was not moved either");
-
-    f.archive.mark_in_flight(&[a]).expect("in flight");
-    let err = f
-        .archive
-        .mark_in_flight(&[b, a])
-        .expect_err("already in flight");
-    assert!(
-        matches!(
-            err,
-            StoreError::OutboxTransition {
-                from: OutboxStateName::InFlight,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(counts(&f), (1, 1, 0, 0));
+    for n in 0..6 {
+        f.archive.record_inspection(&inspection(n)).expect("record");
+    }
+    // Two batches out at once, as a push does while the first is with the server.
+    let first = f.archive.claim_push_batch(3).expect("claim");
+    let second = f.archive.claim_push_batch(3).expect("claim");
     assert_eq!(
-        err.to_string(),
-        format!("outbox entry {a} is in_flight, it cannot become in_flight")
+        (numbers(&first), numbers(&second)),
+        (vec![1, 2, 3], vec![4, 5, 6])
+    );
+    assert_eq!(counts(&f), (0, 6, 0, 0));
+
+    let mut response = answer(&first, accepted);
+    response.results.retain(|r| r.seq != 2);
+    let applied = f
+        .archive
+        .apply_push_results(&first, &response)
+        .expect("apply");
+    assert_eq!((applied.accepted, applied.unanswered), (2, 1));
+    assert_eq!(
+        counts(&f),
+        (0, 4, 2, 0),
+        "no claim is undone while a batch is out"
     );
 
-    f.archive.mark_acked(&[a]).expect("ack");
-    assert!(matches!(
-        f.archive.mark_rejected(a, "x", "y"),
-        Err(StoreError::OutboxTransition {
-            from: OutboxStateName::Acked,
-            to: OutboxStateName::Rejected,
-            ..
-        })
-    ));
-    assert!(matches!(
-        f.archive.return_to_pending(&[a]),
-        Err(StoreError::OutboxTransition { .. })
-    ));
-    assert_eq!(counts(&f), (1, 0, 1, 0));
+    f.archive
+        .apply_push_results(&second, &answer(&second, accepted))
+        .expect("apply");
+    assert_eq!(counts(&f), (1, 0, 5, 0), "later answers are kept");
+    let again = f.archive.claim_push_batch(10).expect("claim");
+    assert_eq!(numbers(&again), [2]);
+    f.archive
+        .apply_push_results(&again, &answer(&again, accepted))
+        .expect("apply");
+    assert_eq!(counts(&f), (0, 0, 6, 0));
+    assert!(f.archive.claim_push_batch(10).expect("claim").is_empty());
 }
 
 #[test]

@@ -5,11 +5,11 @@ use chrono::Duration;
 
 use crate::domain::{GridId, RecordId, WorkerId};
 use crate::protocol::{
-    Change, Cursor, LoginResponse, PullResponse, PushResponse, RecordOutcome, RecordResult,
-    RejectCode, ReviewDecision, ReviewOutcome, Role, Scope, TombstoneReason, UserInfo,
+    Change, Cursor, LoginResponse, PullResponse, RecordOutcome, RejectCode, ReviewDecision,
+    ReviewOutcome, Role, Scope, TombstoneReason, UserInfo,
 };
 use crate::store::tests::fixtures::*;
-use crate::store::{EDIT_NOT_ACCEPTED, PushItem, StoreError, SyncCounts};
+use crate::store::{EDIT_NOT_ACCEPTED, StoreError, SyncCounts};
 
 fn login(user: &str, device_last_seq: u64) -> LoginResponse {
     LoginResponse {
@@ -34,25 +34,6 @@ fn page(changes: Vec<Change>, cursor: &str) -> PullResponse {
         policy_version: 2,
         missing_photos: vec![],
     }
-}
-
-fn answer(items: &[PushItem], outcome: impl Fn(&PushItem) -> RecordOutcome) -> PushResponse {
-    PushResponse {
-        results: items
-            .iter()
-            .map(|i| RecordResult {
-                seq: i.push_seq,
-                id: i.record_id,
-                outcome: outcome(i),
-            })
-            .collect(),
-        missing_photos: vec![],
-        device_last_seq: items.iter().map(|i| i.push_seq).max().unwrap_or(0),
-    }
-}
-
-fn accepted(_: &PushItem) -> RecordOutcome {
-    RecordOutcome::Accepted { conflict: false }
 }
 
 fn held_building(f: &Fixture, n: u32) {
@@ -110,7 +91,7 @@ fn store_sync_login_is_kept_and_an_expired_token_asks_for_a_new_login() {
         .expect("login again");
     let s = f.archive.sync_state().expect("state");
     assert!(s.session.is_some() && !s.login_required);
-    assert_eq!(s.last_push_seq, 7);
+    assert_eq!(s.last_push_seq, 8, "the record queued after the server's 7");
     assert_eq!(s.pull_cursor, Some(Cursor("c1.5.x".into())));
 
     // Another worker may not take over while worker-01's record is unsynced.
@@ -190,6 +171,60 @@ fn store_sync_push_numbers_are_given_once_and_kept_for_resends() {
         f.capture_counts(),
         [5, 0, 0, 0, 5],
         "synced records stay: their buildings never left the phone"
+    );
+}
+
+#[test]
+fn store_sync_an_edit_after_a_cut_short_push_keeps_the_sent_version() {
+    let f = Fixture::new();
+    let mut i = inspection(1);
+    f.archive.record_inspection(&i).expect("record");
+    let batch = f.archive.claim_push_batch(10).expect("claim");
+    assert_eq!(batch.len(), 1);
+    // Killed before the answer: the server may hold number 1.
+    let f = f.reopen();
+    assert_eq!(f.archive.requeue_in_flight().expect("requeue"), 1);
+    i.note = "edited after the cut".into();
+    f.archive.update_inspection(&i).expect("edit");
+    let entries = f.archive.outbox_for_record(i.id).expect("entries");
+    assert_eq!(
+        entries.iter().map(|e| e.push_seq).collect::<Vec<_>>(),
+        [Some(1), Some(2)],
+        "the sent version is not replaced: it goes again, then the edit"
+    );
+    let again = f.archive.claim_push_batch(10).expect("claim");
+    assert_eq!(
+        again
+            .iter()
+            .map(|i| (i.push_seq, i.later_version))
+            .collect::<Vec<_>>(),
+        [(1, false), (2, true)]
+    );
+}
+
+#[test]
+fn store_sync_records_queued_before_login_are_numbered_after_the_servers() {
+    let f = Fixture::new();
+    for n in 0..2 {
+        f.archive.record_inspection(&inspection(n)).expect("record");
+    }
+    // The server already holds numbers up to 5 for this device (its archive was restored from an
+    // older copy): the two records waiting take 6 and 7.
+    f.archive
+        .save_login("http://srv", &login("worker-01", 5))
+        .expect("login");
+    assert_eq!(f.archive.sync_state().expect("state").last_push_seq, 7);
+    let batch = f.archive.claim_push_batch(10).expect("claim");
+    assert_eq!(batch.iter().map(|i| i.push_seq).collect::<Vec<_>>(), [6, 7]);
+    f.archive.record_inspection(&inspection(3)).expect("record");
+    assert_eq!(f.archive.sync_state().expect("state").last_push_seq, 8);
+    // A later login with the same or a lower number moves nothing.
+    f.archive
+        .save_login("http://srv", &login("worker-01", 7))
+        .expect("login");
+    assert_eq!(
+        f.archive.pending_outbox(10).expect("pending")[0].push_seq,
+        Some(8)
     );
 }
 
@@ -355,7 +390,11 @@ fn store_sync_an_answer_and_the_next_claim_commit_together_or_not_at_all() {
     );
     let c = f.archive.outbox_counts().expect("counts");
     assert_eq!((c.pending, c.in_flight, c.acked), (3, 2, 0));
-    assert_eq!(f.archive.sync_state().expect("state").last_push_seq, 2);
+    assert_eq!(
+        f.archive.sync_state().expect("state").last_push_seq,
+        5,
+        "numbered when queued"
+    );
 
     let (applied, next) = f
         .archive
