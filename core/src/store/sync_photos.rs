@@ -13,7 +13,7 @@ use crate::domain::{PhotoRef, RecordId, Sha256Hex};
 use super::Archive;
 use super::codec::{parse_time, record_id_text, time_text};
 use super::error::{StoreError, StoreResult};
-use super::outbox::UNANSWERED;
+use super::outbox::{RecordKind, UNANSWERED};
 
 /// A photo the server still lacks whose last upload failed, as the worker sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,30 +133,29 @@ impl Archive {
 }
 
 /// After a push answer: `missing` photos are to upload; the other photos of `acked` records are on
-/// the server.
+/// the server. One indexed lookup per record, in its own kind's link table: the batch's ids
+/// through `json_each` built a temporary index of them for each of the two tables.
 pub(crate) fn note_server_photos(
     tx: &Transaction<'_>,
-    acked: &[RecordId],
+    acked: &[(RecordId, RecordKind)],
     missing: &[Sha256Hex],
     now: &str,
 ) -> StoreResult<()> {
-    if !acked.is_empty() {
-        let ids = serde_json::to_string(
-            &acked
-                .iter()
-                .map(|id| record_id_text(*id))
-                .collect::<Vec<_>>(),
-        )?;
-        tx.prepare_cached(
+    let stored = |links: &str, record: &str| {
+        format!(
             "INSERT INTO photo_uploads (sha256, state, updated_at) \
-             SELECT photo_sha256, 'stored', ?2 FROM ( \
-               SELECT photo_sha256 FROM inspection_photos \
-                 WHERE inspection_id IN (SELECT value FROM json_each(?1)) \
-               UNION SELECT photo_sha256 FROM event_photos \
-                 WHERE event_id IN (SELECT value FROM json_each(?1))) \
-             WHERE true ON CONFLICT (sha256) DO UPDATE SET state = 'stored', updated_at = ?2",
-        )?
-        .execute((&ids, now))?;
+             SELECT photo_sha256, 'stored', ?2 FROM {links} WHERE {record} = ?1 \
+             ON CONFLICT (sha256) DO UPDATE SET state = 'stored', updated_at = ?2"
+        )
+    };
+    let mut of_inspection = tx.prepare_cached(&stored("inspection_photos", "inspection_id"))?;
+    let mut of_event = tx.prepare_cached(&stored("event_photos", "event_id"))?;
+    for (id, kind) in acked {
+        let stmt = match kind {
+            RecordKind::Inspection => &mut of_inspection,
+            RecordKind::Event => &mut of_event,
+        };
+        stmt.execute((record_id_text(*id), now))?;
     }
     mark_missing(tx, missing, now)
 }

@@ -244,8 +244,9 @@ fn apply_results(
         let acked_numbers: HashSet<u64> = acked.iter().map(|i| i.push_seq).collect();
         advance_answered(tx, &acked_numbers, batch_last, now_text)?;
     }
-    let acked_ids: Vec<RecordId> = acked.iter().map(|i| i.record_id).collect();
-    sync_photos::note_server_photos(tx, &acked_ids, &response.missing_photos, now_text)?;
+    let acked_records: Vec<(RecordId, RecordKind)> =
+        acked.iter().map(|i| (i.record_id, i.kind)).collect();
+    sync_photos::note_server_photos(tx, &acked_records, &response.missing_photos, now_text)?;
     let pruned = prune::prune_synced_out_of_scope(tx)?;
     applied.pruned_records = pruned.records;
     Ok((applied, pruned.photo_files))

@@ -589,6 +589,47 @@ fn store_sync_scope_removal_keeps_records_until_the_server_has_them_with_photos(
 }
 
 #[test]
+fn store_sync_an_acknowledged_record_s_photos_are_known_to_be_on_the_server() {
+    let f = Fixture::new();
+    f.archive
+        .save_login("http://srv", &login("worker-01", 0))
+        .expect("login");
+    held_building(&f, 1);
+    let of_inspection = f.archive.add_photo(&png(640, 480, b"i")).expect("photo");
+    let of_event = f.archive.add_photo(&png(640, 480, b"e")).expect("photo");
+    let mut i = inspection(1);
+    i.photos = vec![of_inspection.clone()];
+    let mut e = hazard(1);
+    e.photos = vec![of_event.clone()];
+    f.archive.record_inspection(&i).expect("record");
+    f.archive.record_event(&e).expect("record");
+    f.archive
+        .apply_pull_page(&page(
+            vec![Change::Tombstone {
+                code: code(1),
+                reason: TombstoneReason::Reassigned,
+            }],
+            "c1.2.a",
+        ))
+        .expect("tombstone");
+    assert_eq!(f.archive.sync_counts().expect("c").pending_photos, 2);
+
+    // The server names no photo as missing: it holds both (uploaded before, or by the record's
+    // first push), so the records about the departed building go with their photos at once.
+    let batch = f.archive.claim_push_batch(10).expect("claim");
+    let applied = f
+        .archive
+        .apply_push_results(&batch, &answer(&batch, accepted))
+        .expect("apply");
+    assert_eq!(applied.pruned_records, 2);
+    for photo in [&of_inspection, &of_event] {
+        assert!(f.archive.photo(&photo.sha256).expect("read").is_none());
+        assert!(!f.archive.photo_path(&photo.sha256).exists());
+    }
+    assert_eq!(f.archive.sync_counts().expect("c"), SyncCounts::default());
+}
+
+#[test]
 fn store_sync_a_reset_page_drops_every_building_but_no_unsynced_record() {
     let f = Fixture::new();
     held_building(&f, 1);
