@@ -638,8 +638,10 @@ impl SyncClient {
         };
         let body = self.transport.send(&call, cancel).await?;
         tokio::task::spawn_blocking(move || {
-            serde_json::from_slice(&body)
-                .map_err(|e| SyncError::Protocol(format!("pull page: {e}")))
+            // Checked once as a whole, the text's strings are then read without checking each.
+            let text = std::str::from_utf8(&body)
+                .map_err(|e| SyncError::Protocol(format!("pull page: {e}")))?;
+            serde_json::from_str(text).map_err(|e| SyncError::Protocol(format!("pull page: {e}")))
         })
         .await
         .map_err(|e| SyncError::Task(e.to_string()))?

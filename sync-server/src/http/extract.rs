@@ -59,7 +59,12 @@ pub fn parse_strict<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiFailure> 
     // Tracking the path of every value costs about half the parse time of a push; it is only
     // needed to say where a problem is. So: parse without it, and parse again with it only when
     // the first parse finds a problem (the answer is the same, its message names the place).
-    let mut json = serde_json::Deserializer::from_slice(bytes);
+    // Checked once as a whole, the strings are then read without checking each; text that is not
+    // UTF-8 goes the slow way, whose message says where.
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return parse_strict_tracked(bytes);
+    };
+    let mut json = serde_json::Deserializer::from_str(text);
     let mut clean = true;
     let value = serde_ignored::deserialize(&mut json, |_| clean = false);
     if let Ok(v) = value.and_then(|v| json.end().map(|()| v))

@@ -712,6 +712,14 @@ async fn bad_input_gets_json_errors_and_commits_nothing(db: AnyDb, dir: TempDir)
         .await;
     expect_error(&malformed, StatusCode::BAD_REQUEST, "invalid_json");
 
+    let not_utf8 = s
+        .send(raw(
+            b"{\"device_id\": \"phone-\xff\", \"records\": []}".to_vec()
+        ))
+        .await;
+    let m = expect_error(&not_utf8, StatusCode::BAD_REQUEST, "invalid_json");
+    assert!(m.contains("line 1 column"), "says where: {m}");
+
     let wrong_type = s.send(raw(serde_json::to_vec(&json!({"device_id": "phone-1", "records": [{"seq": "one", "record": good[0]["record"]}]})).expect("j"))).await;
     let m = expect_error(
         &wrong_type,
