@@ -25,6 +25,7 @@ use super::Archive;
 use super::codec::{parse_code, parse_date, parse_time, sql_to_u32};
 use super::error::{StoreError, StoreResult};
 use super::risk::ListCriteria;
+use super::schema;
 
 /// Whose buildings: a grid (网格), a community (社区), a street (街道) or the whole district (区).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -109,6 +110,12 @@ pub struct BuildingSummary {
 }
 
 impl Archive {
+    /// Builds the list indexes a bootstrap stopped between its pages left dropped (a no-op when
+    /// they exist). The sync client calls it when a pull stops early; opening the archive does too.
+    pub fn ensure_list_indexes(&self) -> StoreResult<()> {
+        self.write(|tx| Ok(tx.execute_batch(schema::LIST_INDEXES)?))
+    }
+
     /// A page of buildings matching `filter`, riskiest first, and the request for the next page
     /// (`None` when this was the last).
     pub fn building_list(
@@ -122,8 +129,15 @@ impl Archive {
                 max: Page::MAX_LIMIT,
             });
         }
-        let (sql, params) = list_query(filter, page);
         self.read(|conn| {
+            // A bootstrap stopped between its pages leaves the list indexes dropped until the sync
+            // client or the next open builds them: meanwhile the list answers by scanning.
+            let pinned: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+                )?
+                .query_row([list_index(filter)], |r| r.get(0))?;
+            let (sql, params) = list_query(filter, page, pinned);
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
             let mut out = Vec::new();
@@ -149,18 +163,33 @@ impl Archive {
     }
 }
 
-/// The SQL and parameters for one page. The index is pinned with INDEXED BY so the plan is an index
-/// range scan in risk order whatever the statistics say (a test checks the plan).
-pub(crate) fn list_query(filter: &BuildingFilter, page: &Page) -> (String, Vec<Value>) {
+/// The list index that serves `filter`.
+fn list_index(filter: &BuildingFilter) -> &'static str {
+    // A blacklist is short (a few hundred buildings district-wide): for anything wider than a grid,
+    // walking the partial blacklist index and checking the scope beats walking the scope's index.
+    match (&filter.scope, filter.blacklisted_only) {
+        (Scope::Grid(_), _) => "buildings_grid_risk",
+        (_, true) => "buildings_blacklisted_risk",
+        (Scope::Community(_), _) => "buildings_community_risk",
+        (Scope::Street(_), _) => "buildings_street_risk",
+        (Scope::District, _) => "buildings_risk",
+    }
+}
+
+/// The SQL and parameters for one page. With `pin_index`, the index is pinned with INDEXED BY so
+/// the plan is an index range scan in risk order whatever the statistics say (a test checks the
+/// plan).
+pub(crate) fn list_query(
+    filter: &BuildingFilter,
+    page: &Page,
+    pin_index: bool,
+) -> (String, Vec<Value>) {
     let mut sql = String::from(
         "SELECT code, address, lat, lon, street, community, grid, stars, next_due_on, \
          open_hazards, blacklisted, risk_key, last_inspected_at FROM buildings ",
     );
     let mut conds: Vec<String> = Vec::new();
     let mut params: Vec<Value> = Vec::new();
-    // A blacklist is short (a few hundred buildings district-wide): for anything wider than a grid,
-    // walking the partial blacklist index and checking the scope beats walking the scope's index.
-    let blacklist_index = filter.blacklisted_only && !matches!(filter.scope, Scope::Grid(_));
     match &filter.scope {
         Scope::Grid(id) => {
             conds.push("grid = ?".to_owned());
@@ -176,13 +205,10 @@ pub(crate) fn list_query(filter: &BuildingFilter, page: &Page) -> (String, Vec<V
         }
         Scope::District => {}
     }
-    sql.push_str(match (&filter.scope, blacklist_index) {
-        (_, true) => "INDEXED BY buildings_blacklisted_risk",
-        (Scope::Grid(_), _) => "INDEXED BY buildings_grid_risk",
-        (Scope::Community(_), _) => "INDEXED BY buildings_community_risk",
-        (Scope::Street(_), _) => "INDEXED BY buildings_street_risk",
-        (Scope::District, _) => "INDEXED BY buildings_risk",
-    });
+    if pin_index {
+        sql.push_str("INDEXED BY ");
+        sql.push_str(list_index(filter));
+    }
     // Star, due-date and hazard filters are ranges on and parts of the key (layout and shared
     // criteria: `risk`): the key is in the index, so rows that fail are skipped without reading
     // the table.

@@ -128,7 +128,8 @@ impl Archive {
             }
             drop((upsert, grid));
             // A bootstrap spans pages: the indexes dropped by its first page are built once, with
-            // its last (a pull killed in between gets them back when the archive is next opened).
+            // its last. A pull stopped in between gets them back from the sync client (cancelled,
+            // offline) or when the archive is next opened (killed); lists answer meanwhile.
             if !page.has_more {
                 tx.execute_batch(schema::LIST_INDEXES)?;
             }

@@ -277,7 +277,16 @@ impl SyncClient {
             .await?;
         report.photos_ms = ms_since(t);
         let t = Instant::now();
-        self.pull_all(&token, cancel, report).await?;
+        let pulled = self.pull_all(&token, cancel, report).await;
+        if let Err(e) = &pulled
+            && !matches!(e, SyncError::Killed(_))
+        {
+            // A bootstrap stopped between its pages (cancelled, offline) dropped the list indexes;
+            // build them now rather than at the next open. If that fails too, the pull's error is
+            // the one to report: lists still answer without them, and the next open builds them.
+            let _ = self.store(|a| a.ensure_list_indexes()).await;
+        }
+        pulled?;
         report.pull_ms = ms_since(t);
         // The pull's list of photos the server lacks is the complete one; send any it named.
         let t = Instant::now();

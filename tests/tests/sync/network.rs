@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridwalk_core::sync::{SyncError, SyncPhase};
+use gridwalk_core::store::{BuildingFilter, Page, Scope};
+use gridwalk_core::sync::{ProgressObserver, SyncError, SyncPhase};
 use gridwalk_server::db::Database;
-use gridwalk_server::fixtures;
+use gridwalk_server::fixtures::{self, DistrictShape};
 use gridwalk_tests::sync_harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,6 +83,65 @@ async fn sync_unreachable_server_is_an_error_shown_to_the_worker_and_nothing_mov
             .last_error
             .is_none()
     );
+}
+
+/// A bootstrap's first page drops the officer-list indexes, which its last page builds again. Cancelled
+/// in between, the sync builds them before it stops: the list stays indexed while the app runs on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_a_bootstrap_cancelled_between_pages_leaves_the_lists_indexed() {
+    let (grids, buildings) = fixtures::district(DistrictShape {
+        streets: 1,
+        communities_per_street: 1,
+        grids_per_community: 1,
+        buildings_per_grid: 2_500,
+    });
+    let grid = buildings[0].grid.clone();
+    let server = TestServer::start_with(grids, buildings, |_| {})
+        .await
+        .expect("server");
+    let mut config = test_config(&server.url());
+    config.pull_page = 1_000;
+    let phone = Arc::new(Phone::new(config).expect("phone"));
+    phone.login(W1).await.expect("login");
+    let worker = Arc::downgrade(&phone);
+    phone
+        .client
+        .set_progress_observer(Some(ProgressObserver::new(move |p| {
+            if p.pages_pulled == 1
+                && let Some(phone) = worker.upgrade()
+            {
+                phone.client.cancel();
+            }
+        })));
+    let err = phone.client.sync_now().await.expect_err("cancelled");
+    assert!(matches!(err, SyncError::Cancelled), "{err:?}");
+    assert_eq!(phone.archive.building_count().expect("count"), 1_000);
+    let list_indexes: i64 = phone
+        .archive
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' \
+                 AND name LIKE 'buildings%risk'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("schema");
+    assert_eq!(list_indexes, 5);
+    let (rows, next) = phone
+        .archive
+        .building_list(&BuildingFilter::all_in(Scope::Grid(grid)), &Page::first(50))
+        .expect("list");
+    assert_eq!(rows.len(), 50);
+    assert!(next.is_some());
+
+    phone.client.set_progress_observer(None);
+    phone
+        .client
+        .sync_now()
+        .await
+        .expect("the next sync finishes");
+    assert_eq!(phone.archive.building_count().expect("count"), 2_500);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

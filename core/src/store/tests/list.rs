@@ -320,7 +320,7 @@ fn store_list_query_plans_use_the_risk_indexes() {
                 limit: 50,
                 after: Some("1|2025-01-01|4294967295|4403060010010000000000001".into()),
             };
-            let (sql, params) = list_query(&filter, &page);
+            let (sql, params) = list_query(&filter, &page, true);
             let plan: Vec<String> = f
                 .archive
                 .read(|c| {

@@ -371,6 +371,14 @@ fn store_multi_page_bootstrap_builds_the_indexes_at_its_last_page_or_next_open()
     g.archive.apply_pull_page(&page(0, true)).expect("page 1");
     let killed_path = g.dir.path().join("archive.db");
     assert_eq!(list_index_count(&killed_path), 0);
+    let (rows, _) = g
+        .archive
+        .building_list(
+            &crate::store::BuildingFilter::all_in(crate::store::Scope::Grid(GridId::from("G2"))),
+            &crate::store::Page::first(500),
+        )
+        .expect("the list answers while the indexes are missing");
+    assert_eq!(rows.len(), 375);
     drop(g.archive);
     let reopened = Archive::open(&killed_path, ArchiveOptions::default()).expect("reopen");
     assert_eq!(list_index_count(&killed_path), 5);
