@@ -229,6 +229,33 @@ fn store_sync_records_queued_before_login_are_numbered_after_the_servers() {
 }
 
 #[test]
+fn store_sync_a_login_with_numbers_past_the_phone_s_range_changes_nothing() {
+    let f = Fixture::new();
+    for n in 0..2 {
+        f.archive.record_inspection(&inspection(n)).expect("record");
+    }
+    // A broken server: renumbering the waiting records after u64::MAX cannot fit.
+    let err = f
+        .archive
+        .save_login("http://srv", &login("worker-01", u64::MAX))
+        .expect_err("refused");
+    assert!(matches!(err, StoreError::Sqlite(_)), "{err:?}");
+    let s = f.archive.sync_state().expect("state");
+    assert!(s.session.is_none());
+    assert_eq!(s.last_push_seq, 2);
+    assert_eq!(
+        f.archive
+            .pending_outbox(10)
+            .expect("pending")
+            .iter()
+            .map(|e| e.push_seq)
+            .collect::<Vec<_>>(),
+        [Some(1), Some(2)],
+        "nothing half-renumbered"
+    );
+}
+
+#[test]
 fn store_sync_an_edit_before_sending_replaces_the_unsent_version() {
     let f = Fixture::new();
     f.archive
