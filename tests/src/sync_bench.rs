@@ -65,7 +65,10 @@ async fn server_with_buildings(n: u32) -> HarnessResult<(TestServer, Vec<Buildin
 fn phone_config(url: &str) -> gridwalk_core::sync::SyncConfig {
     let mut c = test_config(url);
     c.push_batch = 1_000;
-    c.pull_page = 5_000;
+    c.pull_page = std::env::var("PP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
     c
 }
 
@@ -85,12 +88,14 @@ pub fn lean_inspection(building: &BuildingCode, worker: &str) -> Inspection {
     i
 }
 
-/// Pulls `n` buildings into an empty phone (after its login).
-pub async fn pull_into_empty_phone(n: u32) -> HarnessResult<SyncFigures> {
+/// Pulls `n` buildings into an empty phone (after its login), over loopback or, with
+/// `downlink` (bytes per second), over a link that carries answers no faster.
+pub async fn pull_into_empty_phone(n: u32, downlink: Option<u64>) -> HarnessResult<SyncFigures> {
     let (server, _) = server_with_buildings(n).await?;
     let proxy = Proxy::start(server.handle.addr).await?;
     let phone = Phone::new(phone_config(&proxy.url()))?;
     phone.login(W1).await?;
+    proxy.set_downlink(downlink.unwrap_or(0));
     // The district's archive is at rest when a phone syncs: its import is not timed with it.
     server.settle().await?;
     let (up0, down0) = proxy.bytes();

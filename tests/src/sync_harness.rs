@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gridwalk_core::domain::{BuildingCode, Inspection, PhotoRef};
@@ -294,6 +294,10 @@ struct ProxyStats {
     drop_next: AtomicU32,
     /// Added before forwarding each chunk toward the client, in milliseconds.
     delay_ms: AtomicU64,
+    /// A shared downlink: bytes per second toward the client over all connections (0: unlimited),
+    /// and when the link is next free.
+    down_rate: AtomicU64,
+    down_free_at: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Proxy {
@@ -344,6 +348,14 @@ impl Proxy {
         self.stats.drop_next.store(n, Ordering::SeqCst);
     }
 
+    /// Answers reach the client at most at `bytes_per_second`, shared by every connection (a phone's
+    /// downlink; 0 lifts the limit).
+    pub fn set_downlink(&self, bytes_per_second: u64) {
+        self.stats
+            .down_rate
+            .store(bytes_per_second, Ordering::SeqCst);
+    }
+
     pub fn set_delay(&self, d: Duration) {
         self.stats.delay_ms.store(
             u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
@@ -385,6 +397,23 @@ async fn pipe(client: TcpStream, server: TcpStream, s: Arc<ProxyStats>) -> std::
             let delay = s.delay_ms.load(Ordering::SeqCst);
             if delay > 0 {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+            let rate = s.down_rate.load(Ordering::SeqCst);
+            if rate > 0 {
+                // The chunk takes its turn on the shared link, and arrives when it has crossed.
+                let crossed = {
+                    let mut free_at = s
+                        .down_free_at
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let start = free_at.map_or_else(tokio::time::Instant::now, |t| {
+                        t.max(tokio::time::Instant::now())
+                    });
+                    let done = start + Duration::from_secs_f64(n as f64 / rate as f64);
+                    *free_at = Some(done);
+                    done
+                };
+                tokio::time::sleep_until(crossed).await;
             }
             s.down.fetch_add(n as u64, Ordering::SeqCst);
             cw.write_all(&buf[..n]).await?;

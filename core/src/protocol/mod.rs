@@ -30,8 +30,8 @@ pub use lists::{
 };
 pub use photos::PhotoStatus;
 pub use pull::{
-    Change, ConflictView, Cursor, PullQuery, PullResponse, ReviewDecision, ReviewOutcome,
-    TombstoneReason,
+    Change, ConflictView, Cursor, NEXT_PAGE_HEADER, PullQuery, PullResponse, ReviewDecision,
+    ReviewOutcome, TombstoneReason,
 };
 pub use push::{
     PushRecord, PushRequest, PushResponse, RecordOutcome, RecordResult, RejectCode, SyncRecord,

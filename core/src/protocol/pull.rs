@@ -122,6 +122,12 @@ pub enum Change {
     },
 }
 
+/// Response header of a pull page that has more after it: its `next_cursor`, readable before the
+/// body. A client can ask for the next page while this one is still downloading and being parsed
+/// (on a phone network, that hides a round trip and the server's work per page). The body's
+/// `next_cursor` is the one to store; a client that used this header checks the two agree.
+pub const NEXT_PAGE_HEADER: &str = "gridwalk-next-cursor";
+
 /// A page of changes since a cursor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {

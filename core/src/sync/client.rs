@@ -10,14 +10,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::{PhotoRef, Sha256Hex};
 use crate::protocol::{
-    Cursor, DeviceId, ErrorCode, LoginRequest, LoginResponse, PhotoStatus, PullResponse,
-    PushResponse, UserInfo,
+    Cursor, DeviceId, ErrorCode, LoginRequest, LoginResponse, PhotoStatus, PushResponse, UserInfo,
 };
 use crate::store::{Archive, PushApplied, PushItem, StoreResult};
 
 use super::config::SyncConfig;
 use super::error::SyncError;
 use super::fail::{FailPoint, FailPoints};
+use super::pull_pages::PageFetch;
 use super::status::{SyncPhase, SyncProgress, SyncReport, SyncStatus};
 use super::transport::{Body, Call, Failure, Transport, WireBytes, gzip};
 
@@ -30,7 +30,7 @@ pub struct SyncClient {
     archive: Arc<Archive>,
     config: SyncConfig,
     device: DeviceId,
-    transport: Transport,
+    transport: Arc<Transport>,
     running: AtomicBool,
     cancel: Mutex<Option<CancellationToken>>,
     progress: Mutex<SyncProgress>,
@@ -77,7 +77,7 @@ impl SyncClient {
     pub fn new(archive: Arc<Archive>, config: SyncConfig) -> Result<Self, SyncError> {
         let device = DeviceId::parse(&archive.device_id().to_string())
             .map_err(|e| SyncError::Setup(format!("device id: {e}")))?;
-        let transport = Transport::new(&config)?;
+        let transport = Arc::new(Transport::new(&config)?);
         Ok(Self {
             archive,
             config,
@@ -596,23 +596,26 @@ impl SyncClient {
     ) -> Result<(), SyncError> {
         self.set_progress(|p| p.phase = SyncPhase::Pulling);
         let cursor = self.store(|a| a.sync_state()).await?.pull_cursor;
-        let mut page = self.fetch_page(token, cursor.as_ref(), cancel).await?;
+        let mut fetch = self.fetch_page(token, cursor, cancel);
         loop {
+            // The next page is asked for as soon as this one's headers name it, and is fetched and
+            // parsed while this one arrives and is applied (ADR 0045).
+            let mut next = fetch
+                .next_hint()
+                .await
+                .map(|c| self.fetch_page(token, Some(c), cancel));
+            let page = fetch.finish().await?;
             self.checkpoint_killed_only(FailPoint::AfterPullFetched)?;
-            let more = page.has_more;
-            let next = page.next_cursor.clone();
-            let n = page.changes.len() as u64;
-            let apply = self.store(move |a| a.apply_pull_page(&page));
-            // The next page is fetched and parsed while this one is applied (its cursor is in
-            // hand); a page fetched but not applied is simply fetched again by the next sync.
-            let (applied, prefetched) = if more {
-                let (applied, fetched) =
-                    tokio::join!(apply, self.fetch_page(token, Some(&next), cancel));
-                (applied?, Some(fetched))
-            } else {
-                (apply.await?, None)
+            // The body decides: a page asked for under another cursor (the header was missing,
+            // or a retried answer moved on) is dropped and asked for again.
+            next = match next {
+                _ if !page.has_more => None,
+                Some(n) if n.is_after(&page.next_cursor) => Some(n),
+                _ => Some(self.fetch_page(token, Some(page.next_cursor.clone()), cancel)),
             };
-            report.pulled += applied;
+            let more = page.has_more;
+            let n = page.changes.len() as u64;
+            report.pulled += self.store(move |a| a.apply_pull_page(&page)).await?;
             report.pull_pages += 1;
             self.set_progress(|p| {
                 p.pages_pulled += 1;
@@ -620,40 +623,20 @@ impl SyncClient {
                 p.more_to_pull = more;
             });
             self.checkpoint(FailPoint::AfterPullPageApplied, cancel)?;
-            match prefetched {
-                Some(fetched) => page = fetched?,
+            match next {
+                Some(n) => fetch = n,
                 None => return Ok(()),
             }
         }
     }
 
-    /// One pull page, parsed off the async threads (5,000 buildings are ~2 MB of JSON).
-    async fn fetch_page(
+    fn fetch_page(
         &self,
         token: &str,
-        cursor: Option<&Cursor>,
+        after: Option<Cursor>,
         cancel: &CancellationToken,
-    ) -> Result<PullResponse, SyncError> {
-        let mut query = vec![("limit", self.config.pull_page.max(1).to_string())];
-        if let Some(c) = cursor {
-            query.push(("cursor", c.0.clone()));
-        }
-        let call = Call {
-            method: Method::GET,
-            path: "/v1/sync/pull",
-            query: &query,
-            token: Some(token),
-            body: Body::Empty,
-        };
-        let body = self.transport.send(&call, cancel).await?;
-        tokio::task::spawn_blocking(move || {
-            // Checked once as a whole, the text's strings are then read without checking each.
-            let text = std::str::from_utf8(&body)
-                .map_err(|e| SyncError::Protocol(format!("pull page: {e}")))?;
-            serde_json::from_str(text).map_err(|e| SyncError::Protocol(format!("pull page: {e}")))
-        })
-        .await
-        .map_err(|e| SyncError::Task(e.to_string()))?
+    ) -> PageFetch {
+        PageFetch::start(&self.transport, self.config.pull_page, token, after, cancel)
     }
 
     fn set_progress(&self, f: impl FnOnce(&mut SyncProgress)) {

@@ -7,7 +7,8 @@
 //! - A push batch is numbered and marked in flight before it is sent; an answer is recorded in one
 //!   transaction. A batch whose answer never came (no signal, app killed) is sent again under the
 //!   same numbers and the server answers "duplicate" for what it already stored.
-//! - A pull page and its cursor commit together; a page applied twice changes nothing.
+//! - A pull page and its cursor commit together; a page applied twice changes nothing. The next
+//!   page is fetched while one is applied, and dropped unless it follows the applied page.
 //! - Photos upload in chunks from wherever the server's copy ends.
 //! - A refused token stops the sync with "log in again"; nothing recorded is touched.
 //!
@@ -25,6 +26,7 @@ mod client;
 mod config;
 mod error;
 mod fail;
+mod pull_pages;
 mod status;
 mod transport;
 

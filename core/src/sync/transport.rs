@@ -17,6 +17,7 @@ use reqwest::header::{
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{ApiError, ErrorCode};
@@ -63,6 +64,9 @@ impl WireCounters {
         }
     }
 }
+
+/// A response header to hand over as soon as a 2xx answer's headers arrive, and where to.
+type HeaderNote = (&'static str, oneshot::Sender<Option<String>>);
 
 /// A request body.
 pub(crate) enum Body {
@@ -168,6 +172,29 @@ impl Transport {
         call: &Call<'_>,
         cancel: &CancellationToken,
     ) -> Result<Vec<u8>, Failure> {
+        self.send_watching(call, cancel, &mut None).await
+    }
+
+    /// [`Transport::send`], also handing the value of response header `name` (or `None`) to
+    /// `note` as soon as the headers of a 2xx answer arrive, before its body. Dropped unsent when
+    /// no 2xx answer comes.
+    pub async fn send_noting_header(
+        &self,
+        call: &Call<'_>,
+        cancel: &CancellationToken,
+        name: &'static str,
+        note: oneshot::Sender<Option<String>>,
+    ) -> Result<Vec<u8>, Failure> {
+        self.send_watching(call, cancel, &mut Some((name, note)))
+            .await
+    }
+
+    async fn send_watching(
+        &self,
+        call: &Call<'_>,
+        cancel: &CancellationToken,
+        watch: &mut Option<HeaderNote>,
+    ) -> Result<Vec<u8>, Failure> {
         let body = match &call.body {
             Body::Empty => None,
             Body::Json(json) => Some(Cow::Owned(gzip(json, self.config.gzip_level)?)),
@@ -179,7 +206,7 @@ impl Transport {
             let outcome = tokio::select! {
                 biased;
                 () = cancel.cancelled() => return Err(Failure::Cancelled),
-                r = self.attempt(call, body.as_deref()) => r,
+                r = self.attempt(call, body.as_deref(), watch) => r,
             };
             let retryable = match &outcome {
                 Ok(_) => false,
@@ -210,7 +237,12 @@ impl Transport {
             .map_err(|e| Failure::Protocol(format!("{} {}: {e}", call.method, call.path)))
     }
 
-    async fn attempt(&self, call: &Call<'_>, body: Option<&[u8]>) -> Result<Vec<u8>, Failure> {
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        body: Option<&[u8]>,
+        watch: &mut Option<HeaderNote>,
+    ) -> Result<Vec<u8>, Failure> {
         let url = format!("{}{}", self.base, call.path);
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
@@ -260,6 +292,17 @@ impl Transport {
             .await
             .map_err(|e| Failure::Network(describe(&e)))?;
         let status = resp.status();
+        if status.is_success()
+            && let Some((name, note)) = watch.take()
+        {
+            let value = resp
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            // The receiver may have stopped listening; the body is still wanted.
+            let _ = note.send(value);
+        }
         let gzipped = resp
             .headers()
             .get(CONTENT_ENCODING)

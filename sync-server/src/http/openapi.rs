@@ -130,7 +130,7 @@ pub fn document() -> Value {
             }},
             "/v1/sync/pull": {"get": {
                 "summary": "Changes in the caller's scope since a cursor (paged)",
-                "description": "Without a cursor: bootstrap from the beginning. Ordered by server sequence. Buildings that leave the scope come as tombstones. `reset: true` means the cursor belonged to another scope: drop held buildings first.",
+                "description": "Without a cursor: bootstrap from the beginning. Ordered by server sequence. Buildings that leave the scope come as tombstones. `reset: true` means the cursor belonged to another scope: drop held buildings first. A page with more after it also carries its `next_cursor` in the `gridwalk-next-cursor` response header, so the next page can be asked for before this body has arrived; the body's `next_cursor` is the one to store.",
                 "parameters": [
                     {"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}, "description": "next_cursor of the previous page"},
                     {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1}, "description": "changes per page"}

@@ -2,7 +2,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gridwalk_core::protocol::{ErrorCode, PullQuery, PullResponse};
+use gridwalk_core::protocol::{ErrorCode, NEXT_PAGE_HEADER, PullQuery, PullResponse};
 
 use super::AppState;
 use super::error::ApiFailure;
@@ -70,13 +70,20 @@ pub async fn pull(
         missing_photos,
         changes: Vec::new(),
     };
+    // The next page's cursor goes in a header too, so the phone can ask for that page before
+    // this body has arrived (`NEXT_PAGE_HEADER`).
+    let next_page = if page.has_more {
+        HeaderValue::from_str(rest.next_cursor.as_str()).ok()
+    } else {
+        None
+    };
     let body = page_body(&page.changes, &rest)?;
-    if accepts_gzip(&headers) {
+    let mut response = if accepts_gzip(&headers) {
         let level = cfg.response_gzip_level;
         let gz = tokio::task::spawn_blocking(move || gzip(&body, level))
             .await
             .map_err(|e| internal(e.to_string()))??;
-        return Ok((
+        (
             [
                 (
                     header::CONTENT_TYPE,
@@ -87,9 +94,14 @@ pub async fn pull(
             ],
             gz,
         )
-            .into_response());
+            .into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    if let Some(cursor) = next_page {
+        response.headers_mut().insert(NEXT_PAGE_HEADER, cursor);
     }
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(response)
 }
 
 /// Whether the caller takes a gzip answer (`Accept-Encoding` lists gzip with a weight above 0).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::common::server::{
     ADMIN, OFFICER, SUPERVISOR, TestServer, W1, W2, expect_error, statuses,
 };
-use gridwalk_core::protocol::{DeviceId, PushRecord, SyncRecord};
+use gridwalk_core::protocol::{DeviceId, NEXT_PAGE_HEADER, PushRecord, SyncRecord};
 use gridwalk_server::db::{AnyDb, Database};
 use gridwalk_server::fixtures::{self, absent_code, code, grid_id};
 use reqwest::StatusCode;
@@ -362,15 +362,29 @@ async fn pull_all(
         if let Some(c) = &cursor {
             q.push(("cursor", c.clone()));
         }
-        let (status, body) = s
-            .send(
-                s.client
-                    .get(s.url("/v1/sync/pull"))
-                    .query(&q)
-                    .bearer_auth(token),
-            )
-            .await;
+        let resp = s
+            .client
+            .get(s.url("/v1/sync/pull"))
+            .query(&q)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let next_page = resp
+            .headers()
+            .get(NEXT_PAGE_HEADER)
+            .map(|v| v.to_str().expect("ASCII cursor").to_owned());
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("JSON page");
         assert_eq!(status, StatusCode::OK, "{body}");
+        // The header names the next page exactly when there is one, with the body's cursor.
+        let more = body["has_more"].as_bool().expect("has_more");
+        assert_eq!(
+            next_page.as_deref(),
+            more.then(|| body["next_cursor"].as_str().expect("cursor")),
+            "the next-page header on page {}",
+            pages + 1
+        );
         pages += 1;
         reset |= body["reset"].as_bool().expect("reset");
         assert_eq!(body["catalog_version"], 1);

@@ -24,6 +24,8 @@ pub const GOAL_RECORDS: f64 = 10_000.0;
 pub const PULL_GOAL_MS: f64 = 3_700.0 / 20.0;
 pub const PUSH_GOAL_MS: f64 = 5_000.0 / 20.0;
 pub const WIRE_GOAL_MB: f64 = 5.5 / 5.0;
+/// A phone's downlink for `sync.pull_10mbit_ms`: 10 Mbit/s, shared by every connection.
+pub const PHONE_DOWNLINK_BYTES_PER_S: u64 = 10_000_000 / 8;
 
 fn err(e: impl Display) -> BenchError {
     BenchError::failed(GROUP, e)
@@ -71,7 +73,11 @@ pub fn measure(ctx: &mut Context<'_>, sizes: Sizes) -> Result<(), BenchError> {
 
     let mut pulls = Vec::new();
     for _ in 0..sizes.runs.max(1) {
-        pulls.push(runtime.block_on(pull_into_empty_phone(n)).map_err(err)?);
+        pulls.push(
+            runtime
+                .block_on(pull_into_empty_phone(n, None))
+                .map_err(err)?,
+        );
     }
     emit_direction(
         ctx,
@@ -80,6 +86,19 @@ pub fn measure(ctx: &mut Context<'_>, sizes: Sizes) -> Result<(), BenchError> {
         PULL_GOAL_MS * scale,
         WIRE_GOAL_MB * scale,
     )?;
+    // The same pull over a phone's downlink (no goal: it shows what the transfer costs and how much
+    // of the rest hides behind it).
+    let mut slow = Vec::new();
+    for _ in 0..sizes.runs.max(1) {
+        slow.push(
+            runtime
+                .block_on(pull_into_empty_phone(n, Some(PHONE_DOWNLINK_BYTES_PER_S)))
+                .map_err(err)?,
+        );
+    }
+    let slow_ms = median(&slow.iter().map(|f| f.seconds * 1e3).collect::<Vec<_>>())
+        .ok_or_else(|| err("no runs"))?;
+    ctx.emit("sync.pull_10mbit_ms", slow_ms, "ms")?;
 
     let mut pushes = Vec::new();
     for _ in 0..sizes.runs.max(1) {

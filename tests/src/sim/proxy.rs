@@ -1,6 +1,7 @@
-//! A TCP proxy on 127.0.0.1 in front of the server that follows HTTP/1.1 request by request (the
-//! sync client never pipelines: a request starts when the previous answer has arrived), so that it
-//! can
+//! A TCP proxy on 127.0.0.1 in front of the server that follows HTTP/1.1 request by request on each
+//! connection (the sync client never pipelines on one connection: a request goes on a connection
+//! once the previous answer on it has arrived; the next pull page, asked for early, takes another
+//! connection), so that it can
 //! - time every request per endpoint, from its first byte to the last byte of its answer, as the
 //!   phone sees it;
 //! - tell which endpoints the server is working on right now (asked, not yet answering): the

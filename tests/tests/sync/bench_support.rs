@@ -4,7 +4,7 @@ use gridwalk_tests::sync_bench::{lean_inspection, pull_into_empty_phone, push_fr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_bench_pull_fills_an_empty_phone() {
-    let f = pull_into_empty_phone(1_200).await.expect("pull");
+    let f = pull_into_empty_phone(1_200, None).await.expect("pull");
     assert_eq!(f.records, 1_200);
     assert!(
         f.record_json_bytes > 200.0 && f.record_json_bytes < 800.0,

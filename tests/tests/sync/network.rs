@@ -144,6 +144,41 @@ async fn sync_a_bootstrap_cancelled_between_pages_leaves_the_lists_indexed() {
     assert_eq!(phone.archive.building_count().expect("count"), 2_500);
 }
 
+/// A pull page's headers name the next page (ADR 0045): the phone asks for it while this page's body
+/// is still arriving, which takes a second connection; and every page is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_asks_for_the_next_pull_page_while_the_last_one_is_still_arriving() {
+    let (grids, buildings) = fixtures::district(DistrictShape {
+        streets: 1,
+        communities_per_street: 1,
+        grids_per_community: 1,
+        buildings_per_grid: 2_500,
+    });
+    let server = TestServer::start_with(grids, buildings, |_| {})
+        .await
+        .expect("server");
+    let proxy = Proxy::start(server.handle.addr).await.expect("proxy");
+    let mut config = test_config(&proxy.url());
+    config.pull_page = 1_000;
+    let phone = Phone::new(config).expect("phone");
+    phone.login(W1).await.expect("login");
+    // A fresh connection pool; every 64 KiB of an answer (a page is ~85 KB gzipped) is held back,
+    // so a page's body arrives well after its headers.
+    let phone = phone.restart().expect("restart");
+    proxy.set_delay(Duration::from_millis(20));
+    let before = proxy.connections();
+    let r = phone.client.sync_now().await.expect("sync");
+    assert_eq!((r.pull_pages, r.pulled.buildings), (3, 2_500));
+    assert_eq!(r.wire.requests, 3, "no page was asked for twice");
+    // Asked for one at a time, the three pages would share one pooled connection.
+    assert!(
+        proxy.connections() - before >= 2,
+        "{} connection(s) for three pages",
+        proxy.connections() - before
+    );
+    assert_eq!(phone.archive.building_count().expect("count"), 2_500);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_cancel_stops_a_slow_sync_and_the_next_one_finishes_it() {
     let server = TestServer::start(|_| {}).await.expect("server");
