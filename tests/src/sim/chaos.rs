@@ -26,7 +26,7 @@ use tokio::process::Command;
 use super::check::Verdict;
 use super::device::{Announce, DeviceSpec, SimDevice};
 use super::proxy::{Endpoint, FaultPlan, Proxy};
-use super::run::{Harness, RunDir, patrol_all, settle_all, stats_line, total_stats};
+use super::run::{Harness, RunDir, patrol_all, quiesce, settle_all, stats_line, total_stats};
 use super::script::DayScript;
 use super::world::{Engine, World};
 use super::{SimError, SimResult};
@@ -308,8 +308,10 @@ async fn kill_device(
     let url = h.server.url();
     let program = std::env::current_exe().map_err(|e| SimError::io("finding this program", e))?;
     let mut tasks = Vec::new();
+    let mut written = Vec::new();
     for mut spec in specs(&h, &url, devices, days, 10) {
         spec.shape.sync_chance = 0.7;
+        written.push(spec.clone());
         std::fs::create_dir_all(&spec.dir)
             .map_err(|e| SimError::io(format!("creating {}", spec.dir.display()), e))?;
         write_atomically(
@@ -353,6 +355,15 @@ async fn kill_device(
             "only {} of {target} kills landed mid-sync",
             total.kills
         )));
+    }
+    // The server rates pushed records after answering them, so a phone's last pull may come
+    // before the rating of its last push. Once the server is quiet, each phone syncs once more (as
+    // the app would on its next start): the views compared are the final ones.
+    quiesce(&h.data, deadline).await?;
+    for spec in written {
+        SimDevice::open(spec, Announce::Quiet)?
+            .settle(deadline)
+            .await?;
     }
     Ok(h)
 }
