@@ -143,7 +143,7 @@ impl From<StoreError> for GridwalkError {
             // The username stays out of the message: the case says what to do.
             S::UnsyncedRecordsOfAnotherWorker { .. } => Self::OtherWorkerUnsynced,
             // The server's answer does not match what was sent: not fixable on the phone.
-            S::PushAnswerMismatch { .. } => Self::Rejected {
+            S::PushAnswerMismatch { .. } | S::PushNumbersExhausted { .. } => Self::Rejected {
                 detail: e.to_string(),
             },
             S::NewerSchema { .. } | S::Corrupt(_) | S::Json(_) | S::Io { .. } | S::Sqlite(_) => {
@@ -253,6 +253,10 @@ mod tests {
         assert!(matches!(
             GridwalkError::from(StoreError::PushAnswerMismatch { push_seq: 4 }),
             GridwalkError::Rejected { detail } if detail.contains("push number 4")
+        ));
+        assert!(matches!(
+            GridwalkError::from(StoreError::PushNumbersExhausted { server_last: 9 }),
+            GridwalkError::Rejected { detail } if detail.contains("push numbers up to 9")
         ));
     }
 

@@ -67,6 +67,13 @@ pub enum StoreError {
     UnsyncedRecordsOfAnotherWorker { worker: String },
     #[error("the server's answer names another record under push number {push_seq}")]
     PushAnswerMismatch { push_seq: u64 },
+    /// A login's server holds push numbers for this device so high that the records waiting on
+    /// the phone cannot be numbered after them (a broken or foreign server).
+    #[error(
+        "the server reports push numbers up to {server_last} for this device; the records waiting \
+         on the phone cannot be numbered after them"
+    )]
+    PushNumbersExhausted { server_last: u64 },
     #[error("page limit must be 1..={max}, got {got}")]
     BadPageLimit { got: u32, max: u32 },
 

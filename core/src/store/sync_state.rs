@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::{Cursor, LoginResponse, Role, Scope};
 
 use super::Archive;
-use super::codec::{parse_time, time_text, u64_to_sql};
+use super::codec::{parse_time, time_text};
 use super::error::{StoreError, StoreResult};
 use super::outbox::UNANSWERED;
 
@@ -119,7 +119,7 @@ impl Archive {
             )?;
             let same_place = old_url.as_deref() == Some(server_url)
                 && old_user.as_deref() == Some(login.user.username.as_str());
-            make_room_for_server_numbers(tx, u64_to_sql(login.device_last_seq))?;
+            make_room_for_server_numbers(tx, login.device_last_seq)?;
             tx.execute(
                 "UPDATE sync_state SET server_url = ?1, username = ?2, role = ?3, scope = ?4, \
                  token = ?5, token_expires_at = ?6, login_required = 0, \
@@ -258,16 +258,20 @@ pub(crate) fn read_state(conn: &Connection) -> StoreResult<SyncState> {
 /// The server holds this device's numbers up to `server_last`, beyond any the phone ever sent (an
 /// archive restored from an older copy): the entries never sent are renumbered after them, so no
 /// number the server holds is given to another record.
-fn make_room_for_server_numbers(tx: &Transaction<'_>, server_last: i64) -> StoreResult<()> {
-    let sent: i64 = tx.query_row(
-        "SELECT sent_push_seq FROM sync_state WHERE singleton = 1",
+fn make_room_for_server_numbers(tx: &Transaction<'_>, server_last: u64) -> StoreResult<()> {
+    let (sent, last): (i64, i64) = tx.query_row(
+        "SELECT sent_push_seq, last_push_seq FROM sync_state WHERE singleton = 1",
         [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let exhausted = || StoreError::PushNumbersExhausted { server_last };
+    let server_last = i64::try_from(server_last).map_err(|_| exhausted())?;
     if server_last <= sent {
         return Ok(());
     }
     let shift = server_last - sent;
+    // Every number the phone has given, moved past the server's, must still be a number.
+    last.checked_add(shift).ok_or_else(exhausted)?;
     let unsent: Vec<i64> = tx
         .prepare("SELECT seq FROM outbox WHERE push_seq > ?1 ORDER BY push_seq DESC")?
         .query_map([sent], |r| r.get(0))?

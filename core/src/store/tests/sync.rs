@@ -234,12 +234,18 @@ fn store_sync_a_login_with_numbers_past_the_phone_s_range_changes_nothing() {
     for n in 0..2 {
         f.archive.record_inspection(&inspection(n)).expect("record");
     }
-    // A broken server: renumbering the waiting records after u64::MAX cannot fit.
-    let err = f
-        .archive
-        .save_login("http://srv", &login("worker-01", u64::MAX))
-        .expect_err("refused");
-    assert!(matches!(err, StoreError::Sqlite(_)), "{err:?}");
+    // A broken server: the waiting records cannot be numbered after u64::MAX (not a number in the
+    // archive), nor after i64::MAX (it is, but the records' numbers after it are not).
+    for server_last in [u64::MAX, i64::MAX.unsigned_abs()] {
+        let err = f
+            .archive
+            .save_login("http://srv", &login("worker-01", server_last))
+            .expect_err("refused");
+        assert!(
+            matches!(err, StoreError::PushNumbersExhausted { server_last: s } if s == server_last),
+            "{err:?}"
+        );
+    }
     let s = f.archive.sync_state().expect("state");
     assert!(s.session.is_none());
     assert_eq!(s.last_push_seq, 2);
