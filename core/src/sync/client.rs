@@ -17,7 +17,7 @@ use crate::store::{Archive, PushApplied, PushItem, StoreResult};
 use super::config::SyncConfig;
 use super::error::SyncError;
 use super::fail::{FailPoint, FailPoints};
-use super::pull_pages::PageFetch;
+use super::pull_pages::PagePipeline;
 use super::status::{SyncPhase, SyncProgress, SyncReport, SyncStatus};
 use super::transport::{Body, Call, Failure, Transport, WireBytes, gzip};
 
@@ -595,26 +595,28 @@ impl SyncClient {
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         self.set_progress(|p| p.phase = SyncPhase::Pulling);
-        let cursor = self.store(|a| a.sync_state()).await?.pull_cursor;
-        let mut fetch = self.fetch_page(token, cursor, cancel);
+        let mut expected = self.store(|a| a.sync_state()).await?.pull_cursor;
+        // Pages are asked for ahead of the one being applied, as their headers name them
+        // (ADR 0045, ADR 0046).
+        let mut pages = self.page_pipeline(token, expected.clone(), cancel);
         loop {
-            // The next page is asked for as soon as this one's headers name it, and is fetched and
-            // parsed while this one arrives and is applied (ADR 0045).
-            let mut next = fetch
-                .next_hint()
-                .await
-                .map(|c| self.fetch_page(token, Some(c), cancel));
+            // The body decides: a page asked for under another cursor (the header was missing,
+            // or a retried answer moved on) is dropped, and the pages are asked for again from
+            // the applied page's cursor.
+            let fetch = match pages.next().await {
+                Some(f) if f.is_after(expected.as_ref()) => f,
+                _ => {
+                    pages = self.page_pipeline(token, expected.clone(), cancel);
+                    pages.next().await.ok_or_else(|| {
+                        SyncError::Task("the pull stopped before its first page".into())
+                    })?
+                }
+            };
             let page = fetch.finish().await?;
             self.checkpoint_killed_only(FailPoint::AfterPullFetched)?;
-            // The body decides: a page asked for under another cursor (the header was missing,
-            // or a retried answer moved on) is dropped and asked for again.
-            next = match next {
-                _ if !page.has_more => None,
-                Some(n) if n.is_after(&page.next_cursor) => Some(n),
-                _ => Some(self.fetch_page(token, Some(page.next_cursor.clone()), cancel)),
-            };
             let more = page.has_more;
             let n = page.changes.len() as u64;
+            let next = page.next_cursor.clone();
             report.pulled += self.store(move |a| a.apply_pull_page(&page)).await?;
             report.pull_pages += 1;
             self.set_progress(|p| {
@@ -623,20 +625,20 @@ impl SyncClient {
                 p.more_to_pull = more;
             });
             self.checkpoint(FailPoint::AfterPullPageApplied, cancel)?;
-            match next {
-                Some(n) => fetch = n,
-                None => return Ok(()),
+            if !more {
+                return Ok(());
             }
+            expected = Some(next);
         }
     }
 
-    fn fetch_page(
+    fn page_pipeline(
         &self,
         token: &str,
         after: Option<Cursor>,
         cancel: &CancellationToken,
-    ) -> PageFetch {
-        PageFetch::start(&self.transport, self.config.pull_page, token, after, cancel)
+    ) -> PagePipeline {
+        PagePipeline::start(&self.transport, self.config.pull_page, token, after, cancel)
     }
 
     fn set_progress(&self, f: impl FnOnce(&mut SyncProgress)) {

@@ -1,14 +1,16 @@
-//! Pull pages fetched on their own tasks, so the next page is on its way while this one downloads,
-//! parses and is applied (ADR 0045).
+//! Pull pages fetched on their own tasks, so the pages after the one being applied are on their
+//! way while it downloads, parses and is applied (ADR 0045, ADR 0046).
 //!
-//! A page's answer names the next page's cursor in a header (`NEXT_PAGE_HEADER`) before its body;
-//! the pull loop asks for that page as soon as the header arrives. The body stays the authority:
-//! a page asked for under any other cursor than the applied page's `next_cursor` is dropped.
+//! A page's answer names the next page's cursor in a header (`NEXT_PAGE_HEADER`) before its body.
+//! A [`PagePipeline`] follows those headers on its own task, asking for each page as soon as the
+//! one before it names it, up to [`PAGES_AHEAD`] pages ahead of the pull loop. The body stays the
+//! authority: a page asked for under any other cursor than the applied page's `next_cursor` is
+//! dropped, and the pipeline starts again from the body's cursor.
 
 use std::sync::Arc;
 
 use reqwest::Method;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -17,16 +19,19 @@ use crate::protocol::{Cursor, NEXT_PAGE_HEADER, PullResponse};
 use super::error::SyncError;
 use super::transport::{Body, Call, Transport};
 
-/// One pull page being fetched and parsed. Dropping it stops the fetch.
-pub(crate) struct PageFetch {
-    /// The cursor the page was asked for with.
-    after: Option<Cursor>,
-    next_hint: Option<oneshot::Receiver<Option<String>>>,
-    task: JoinHandle<Result<PullResponse, SyncError>>,
+/// Pages fetched (or being fetched) and not yet taken by the pull loop. Each holds a connection
+/// while it downloads and its parsed changes once it has; the server works on one page at a time.
+pub(crate) const PAGES_AHEAD: usize = 2;
+
+/// The pages after a cursor, each asked for as soon as the page before it names it in a header.
+/// Dropping the pipeline stops every fetch it started.
+pub(crate) struct PagePipeline {
+    pages: mpsc::Receiver<PageFetch>,
+    follower: JoinHandle<()>,
 }
 
-impl PageFetch {
-    /// Starts fetching the page after `after` (the beginning when `None`).
+impl PagePipeline {
+    /// Starts with the page after `after` (the beginning when `None`).
     pub fn start(
         transport: &Arc<Transport>,
         limit: u32,
@@ -34,6 +39,74 @@ impl PageFetch {
         after: Option<Cursor>,
         cancel: &CancellationToken,
     ) -> Self {
+        let (tx, pages) = mpsc::channel(PAGES_AHEAD);
+        let follower = tokio::spawn(follow(
+            transport.clone(),
+            limit,
+            token.to_owned(),
+            after,
+            cancel.clone(),
+            tx,
+        ));
+        Self { pages, follower }
+    }
+
+    /// The next page in the order asked for; `None` once the pages stopped naming a next one
+    /// (the last page, an answer without the header, or a failed fetch, whose error its
+    /// [`PageFetch`] carries).
+    pub async fn next(&mut self) -> Option<PageFetch> {
+        self.pages.recv().await
+    }
+}
+
+impl Drop for PagePipeline {
+    fn drop(&mut self) {
+        // The pages queued in the channel are dropped with it, which stops their fetches.
+        self.follower.abort();
+    }
+}
+
+/// Asks for a page, hands it to the pull loop (waiting while it is [`PAGES_AHEAD`] ahead), and
+/// asks for the one its headers name next.
+async fn follow(
+    transport: Arc<Transport>,
+    limit: u32,
+    token: String,
+    mut after: Option<Cursor>,
+    cancel: CancellationToken,
+    pages: mpsc::Sender<PageFetch>,
+) {
+    loop {
+        let (fetch, hint) = PageFetch::start(&transport, limit, &token, after, &cancel);
+        if pages.send(fetch).await.is_err() {
+            return;
+        }
+        match hint.await.ok().flatten() {
+            Some(next) => after = Some(Cursor(next)),
+            None => return,
+        }
+    }
+}
+
+/// One pull page being fetched and parsed. Dropping it stops the fetch.
+pub(crate) struct PageFetch {
+    /// The cursor the page was asked for with.
+    after: Option<Cursor>,
+    task: JoinHandle<Result<PullResponse, SyncError>>,
+}
+
+impl PageFetch {
+    /// Starts fetching the page after `after` (the beginning when `None`), and gives the next
+    /// page's cursor as soon as this page's headers arrive: `None` when there is no next page,
+    /// when the server does not say, or when the fetch failed (its error comes from
+    /// [`PageFetch::finish`]).
+    fn start(
+        transport: &Arc<Transport>,
+        limit: u32,
+        token: &str,
+        after: Option<Cursor>,
+        cancel: &CancellationToken,
+    ) -> (Self, oneshot::Receiver<Option<String>>) {
         let (hint_tx, hint_rx) = oneshot::channel();
         let task = tokio::spawn(fetch(
             transport.clone(),
@@ -43,24 +116,12 @@ impl PageFetch {
             cancel.clone(),
             hint_tx,
         ));
-        Self {
-            after,
-            next_hint: Some(hint_rx),
-            task,
-        }
+        (Self { after, task }, hint_rx)
     }
 
-    /// Whether this page was asked for with `cursor`.
-    pub fn is_after(&self, cursor: &Cursor) -> bool {
-        self.after.as_ref() == Some(cursor)
-    }
-
-    /// The next page's cursor as soon as this page's headers arrive; `None` when there is no
-    /// next page, when the server does not say, or when the fetch failed (its error comes from
-    /// [`PageFetch::finish`]).
-    pub async fn next_hint(&mut self) -> Option<Cursor> {
-        let rx = self.next_hint.take()?;
-        rx.await.ok().flatten().map(Cursor)
+    /// Whether this page was asked for with `cursor` (`None`: the beginning).
+    pub fn is_after(&self, cursor: Option<&Cursor>) -> bool {
+        self.after.as_ref() == cursor
     }
 
     /// The parsed page.
