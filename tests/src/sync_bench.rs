@@ -26,6 +26,9 @@ pub struct SyncFigures {
     pub record_json_bytes: f64,
     /// `sync_now` from start to end, seconds.
     pub seconds: f64,
+    /// From the start of `sync_now` to the end of the upkeep it leaves running (the list indexes
+    /// a bootstrap pull left to build, the checkpoint), seconds.
+    pub with_upkeep_seconds: f64,
     /// The measured phase alone (the pull for a pull, the push for a push), seconds.
     pub phase_seconds: f64,
     /// CPU time of the whole process (phone, server and proxy together) during `sync_now`,
@@ -104,6 +107,8 @@ pub async fn pull_into_empty_phone(n: u32, downlink: Option<u64>) -> HarnessResu
     let report = phone.client.sync_now().await?;
     let seconds = start.elapsed().as_secs_f64();
     let cpu_seconds = self_threads_cpu_seconds().unwrap_or(0.0) - cpu0;
+    phone.client.wait_for_upkeep().await;
+    let with_upkeep_seconds = start.elapsed().as_secs_f64();
     let (up, down) = proxy.bytes();
     let held = phone.archive.building_count()?;
     if report.pulled.buildings != u64::from(n) || held != u64::from(n) {
@@ -125,6 +130,7 @@ pub async fn pull_into_empty_phone(n: u32, downlink: Option<u64>) -> HarnessResu
         records: u64::from(n),
         record_json_bytes: json as f64 / sample.len().clamp(1, 1_000) as f64,
         seconds,
+        with_upkeep_seconds,
         phase_seconds: report.pull_ms as f64 / 1e3,
         cpu_seconds,
         requests: report.wire.requests,
@@ -143,6 +149,7 @@ pub async fn push_from_phone(n: u32) -> HarnessResult<SyncFigures> {
     phone.login(W1).await?;
     // Bootstrap first, so the measured sync's pull has nothing to bring.
     phone.client.sync_now().await?;
+    phone.client.wait_for_upkeep().await;
     let records: Vec<FieldRecord> = (0..n as usize)
         .map(|i| FieldRecord::Inspection(lean_inspection(&codes[i % codes.len()], W1)))
         .collect();
@@ -163,6 +170,8 @@ pub async fn push_from_phone(n: u32) -> HarnessResult<SyncFigures> {
     let report = phone.client.sync_now().await?;
     let seconds = start.elapsed().as_secs_f64();
     let cpu_seconds = self_threads_cpu_seconds().unwrap_or(0.0) - cpu0;
+    phone.client.wait_for_upkeep().await;
+    let with_upkeep_seconds = start.elapsed().as_secs_f64();
     let (up, down) = proxy.bytes();
     let stored = server.device_counts(&phone.device()).await?;
     if report.pushed.accepted != u64::from(n) || stored != (u64::from(n), 0) {
@@ -176,6 +185,7 @@ pub async fn push_from_phone(n: u32) -> HarnessResult<SyncFigures> {
         records: u64::from(n),
         record_json_bytes: json as f64 / f64::from(n.max(1)),
         seconds,
+        with_upkeep_seconds,
         phase_seconds: report.push_ms as f64 / 1e3,
         cpu_seconds,
         requests: report.wire.requests,

@@ -110,10 +110,23 @@ pub struct BuildingSummary {
 }
 
 impl Archive {
-    /// Builds the list indexes a bootstrap stopped between its pages left dropped (a no-op when
-    /// they exist). The sync client calls it when a pull stops early; opening the archive does too.
-    pub fn ensure_list_indexes(&self) -> StoreResult<()> {
-        self.write(|tx| Ok(tx.execute_batch(schema::LIST_INDEXES)?))
+    /// Builds the list indexes a bootstrap pull dropped, and says whether it had to. The sync
+    /// client calls it after each sync, off the sync's path; opening the archive does too. When the
+    /// indexes are there it only reads, so it does not wait for the writer.
+    pub fn ensure_list_indexes(&self) -> StoreResult<bool> {
+        let present = self.read(|c| {
+            for name in schema::LIST_INDEX_NAMES {
+                if !index_exists(c, name)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })?;
+        if present {
+            return Ok(false);
+        }
+        self.write(|tx| Ok(tx.execute_batch(schema::LIST_INDEXES)?))?;
+        Ok(true)
     }
 
     /// A page of buildings matching `filter`, riskiest first, and the request for the next page
@@ -132,11 +145,7 @@ impl Archive {
         self.read(|conn| {
             // A bootstrap stopped between its pages leaves the list indexes dropped until the sync
             // client or the next open builds them: meanwhile the list answers by scanning.
-            let pinned: bool = conn
-                .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
-                )?
-                .query_row([list_index(filter)], |r| r.get(0))?;
+            let pinned = index_exists(conn, list_index(filter))?;
             let (sql, params) = list_query(filter, page, pinned);
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
@@ -161,6 +170,14 @@ impl Archive {
             Ok((out, next))
         })
     }
+}
+
+fn index_exists(conn: &rusqlite::Connection, name: &str) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+        )?
+        .query_row([name], |r| r.get(0))?)
 }
 
 /// The list index that serves `filter`.

@@ -562,6 +562,15 @@ CREATE INDEX IF NOT EXISTS buildings_risk ON buildings (risk_key);
 CREATE INDEX IF NOT EXISTS buildings_blacklisted_risk ON buildings (risk_key) WHERE blacklisted = 1;
 ";
 
+/// The indexes in [`LIST_INDEXES`], by name.
+pub(crate) const LIST_INDEX_NAMES: [&str; 5] = [
+    "buildings_grid_risk",
+    "buildings_community_risk",
+    "buildings_street_risk",
+    "buildings_risk",
+    "buildings_blacklisted_risk",
+];
+
 pub(crate) const DROP_LIST_INDEXES: &str = "
 DROP INDEX IF EXISTS buildings_grid_risk;
 DROP INDEX IF EXISTS buildings_community_risk;

@@ -16,7 +16,7 @@ use super::error::StoreResult;
 use super::{prune, ratings, schema, sync_photos};
 
 /// A page of at least this many buildings, and at least a quarter of the buildings held after it,
-/// is loaded with the list indexes rebuilt once at the end. Measured in release: 5,000 buildings
+/// is loaded with the list indexes dropped, to be built once after the pull. Measured in release: 5,000 buildings
 /// into an empty phone take ~88 ms into live indexes, ~31 ms without them (plus the rebuild).
 const BULK_PAGE_MIN_ROWS: usize = 1_000;
 
@@ -127,12 +127,9 @@ impl Archive {
                 }
             }
             drop((upsert, grid));
-            // A bootstrap spans pages: the indexes dropped by its first page are built once, with
-            // its last. A pull stopped in between gets them back from the sync client (cancelled,
-            // offline) or when the archive is next opened (killed); lists answer meanwhile.
-            if !page.has_more {
-                tx.execute_batch(schema::LIST_INDEXES)?;
-            }
+            // A bootstrap spans pages: the indexes dropped by its first page are built once, after
+            // its last, by `Archive::ensure_list_indexes` — the sync client's upkeep after the sync,
+            // or the next open of the archive (killed). Lists answer meanwhile, by scanning (ADR 0046).
             tx.execute(
                 "UPDATE sync_state SET pull_cursor = ?1, server_catalog_version = ?2, \
                  server_policy_version = ?3 WHERE singleton = 1",

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use reqwest::Method;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{PhotoRef, Sha256Hex};
@@ -35,6 +36,8 @@ pub struct SyncClient {
     cancel: Mutex<Option<CancellationToken>>,
     progress: Mutex<SyncProgress>,
     progress_observer: Mutex<Option<ProgressObserver>>,
+    /// The last sync's upkeep (list indexes, checkpoint), running after it returned.
+    upkeep: Mutex<Option<JoinHandle<()>>>,
     fail: FailPoints,
 }
 
@@ -87,6 +90,7 @@ impl SyncClient {
             cancel: Mutex::new(None),
             progress: Mutex::new(SyncProgress::default()),
             progress_observer: Mutex::new(None),
+            upkeep: Mutex::new(None),
             fail: FailPoints::default(),
         })
     }
@@ -205,13 +209,15 @@ impl SyncClient {
         let result = self.run(&cancel, &mut report).await;
         report.wire = self.wire().since(wire_before);
         report.elapsed_ms = ms_since(started);
-        self.checkpoint_in_background();
+        // A simulated crash writes nothing more.
+        if !matches!(result, Err(SyncError::Killed(_))) {
+            self.upkeep_in_background();
+        }
         match result {
             Ok(()) => {
                 self.store(|a| a.record_sync_success()).await?;
                 Ok(report)
             }
-            // A simulated crash writes nothing more.
             Err(e @ SyncError::Killed(_)) => Err(e),
             Err(SyncError::LoginRequired { reason }) => {
                 let r = reason.clone();
@@ -226,13 +232,29 @@ impl SyncClient {
         }
     }
 
-    /// A sync writes a lot at once (a bootstrap pull is the worker's whole archive): what it wrote
-    /// is durable in the write-ahead log, and copying it into the database file happens here,
-    /// after the sync, without holding it up. Writers are not blocked; a failure leaves the log
-    /// for the next checkpoint.
-    fn checkpoint_in_background(&self) {
+    /// What a sync leaves to do after it, without holding it up (ADR 0046):
+    /// - the list indexes a bootstrap pull dropped are built (lists answer by scanning meanwhile);
+    /// - what the sync wrote, durable in the write-ahead log, is copied into the database file.
+    ///
+    /// Neither changes a record, so a failure loses nothing: the next open builds the indexes, the
+    /// next checkpoint copies the log.
+    fn upkeep_in_background(&self) {
         let archive = self.archive.clone();
-        drop(tokio::task::spawn_blocking(move || archive.checkpoint()));
+        let task = tokio::task::spawn_blocking(move || {
+            let _ = archive.ensure_list_indexes();
+            let _ = archive.checkpoint();
+        });
+        // A previous sync's upkeep still running is not stopped, only no longer waited for here.
+        *lock(&self.upkeep) = Some(task);
+    }
+
+    /// Waits for the last sync's upkeep (the list indexes a bootstrap left to build, the
+    /// checkpoint) to finish. An app need not call it: lists answer meanwhile.
+    pub async fn wait_for_upkeep(&self) {
+        let task = lock(&self.upkeep).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     async fn run(
@@ -277,16 +299,9 @@ impl SyncClient {
             .await?;
         report.photos_ms = ms_since(t);
         let t = Instant::now();
-        let pulled = self.pull_all(&token, cancel, report).await;
-        if let Err(e) = &pulled
-            && !matches!(e, SyncError::Killed(_))
-        {
-            // A bootstrap stopped between its pages (cancelled, offline) dropped the list indexes;
-            // build them now rather than at the next open. If that fails too, the pull's error is
-            // the one to report: lists still answer without them, and the next open builds them.
-            let _ = self.store(|a| a.ensure_list_indexes()).await;
-        }
-        pulled?;
+        // A bootstrap stopped between its pages (cancelled, offline) leaves the list indexes to the
+        // upkeep after the sync, like one that completed.
+        self.pull_all(&token, cancel, report).await?;
         report.pull_ms = ms_since(t);
         // The pull's list of photos the server lacks is the complete one; send any it named.
         let t = Instant::now();

@@ -132,6 +132,12 @@ fn emit_direction(
     )?;
     ctx.emit(&name("ms"), of(&|f| f.seconds * 1e3)?, "ms")?;
     ctx.emit(&name("goal_ms"), goal_ms, "ms")?;
+    // No goal: what the phone still does after the sync returned (ADR 0046).
+    ctx.emit(
+        &name("with_upkeep_ms"),
+        of(&|f| f.with_upkeep_seconds * 1e3)?,
+        "ms",
+    )?;
     ctx.emit(&name("phase_ms"), of(&|f| f.phase_seconds * 1e3)?, "ms")?;
     ctx.emit(&name("cpu_ms"), of(&|f| f.cpu_seconds * 1e3)?, "ms")?;
     ctx.emit(&name("wire_up_mb"), of(&|f| mb(f.wire_up))?, "MB")?;

@@ -85,8 +85,8 @@ async fn sync_unreachable_server_is_an_error_shown_to_the_worker_and_nothing_mov
     );
 }
 
-/// A bootstrap's first page drops the officer-list indexes, which its last page builds again. Cancelled
-/// in between, the sync builds them before it stops: the list stays indexed while the app runs on.
+/// A bootstrap's first page drops the officer-list indexes, which the sync's upkeep builds after it.
+/// Cancelled in between, the upkeep builds them too: the list is indexed again while the app runs on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_a_bootstrap_cancelled_between_pages_leaves_the_lists_indexed() {
     let (grids, buildings) = fixtures::district(DistrictShape {
@@ -116,21 +116,14 @@ async fn sync_a_bootstrap_cancelled_between_pages_leaves_the_lists_indexed() {
     let err = phone.client.sync_now().await.expect_err("cancelled");
     assert!(matches!(err, SyncError::Cancelled), "{err:?}");
     assert_eq!(phone.archive.building_count().expect("count"), 1_000);
-    let list_indexes: i64 = phone
-        .archive
-        .read(|c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'index' \
-                 AND name LIKE 'buildings%risk'",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .expect("schema");
-    assert_eq!(list_indexes, 5);
+    phone.client.wait_for_upkeep().await;
+    assert_eq!(list_index_count(&phone), 5);
     let (rows, next) = phone
         .archive
-        .building_list(&BuildingFilter::all_in(Scope::Grid(grid)), &Page::first(50))
+        .building_list(
+            &BuildingFilter::all_in(Scope::Grid(grid.clone())),
+            &Page::first(50),
+        )
         .expect("list");
     assert_eq!(rows.len(), 50);
     assert!(next.is_some());
@@ -142,6 +135,35 @@ async fn sync_a_bootstrap_cancelled_between_pages_leaves_the_lists_indexed() {
         .await
         .expect("the next sync finishes");
     assert_eq!(phone.archive.building_count().expect("count"), 2_500);
+    // Right after the sync the list answers, with or without its index (the upkeep may be
+    // building it); after the upkeep it is indexed and the same.
+    let filter = BuildingFilter::all_in(Scope::Grid(grid));
+    let (before, _) = phone
+        .archive
+        .building_list(&filter, &Page::first(100))
+        .expect("list after the sync");
+    phone.client.wait_for_upkeep().await;
+    assert_eq!(list_index_count(&phone), 5);
+    let (after, _) = phone
+        .archive
+        .building_list(&filter, &Page::first(100))
+        .expect("list after the upkeep");
+    assert_eq!(after.len(), 100);
+    assert_eq!(before, after);
+}
+
+fn list_index_count(phone: &Phone) -> i64 {
+    phone
+        .archive
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' \
+                 AND name LIKE 'buildings%risk'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("schema")
 }
 
 /// A pull page's headers name the next page (ADR 0045): the phone asks for it while this page's body

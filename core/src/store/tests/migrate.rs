@@ -289,8 +289,8 @@ fn store_bulk_load_rebuilds_the_list_indexes_exactly() {
     );
 }
 
-/// A bootstrap pull page is loaded with the list indexes dropped and rebuilt in its transaction;
-/// afterwards the schema is exactly the fresh one and the list reads the pulled buildings.
+/// A bootstrap pull page is loaded with the list indexes dropped; the list answers without them,
+/// and once they are built again the schema is exactly the fresh one.
 #[test]
 fn store_bulk_pull_page_rebuilds_the_list_indexes_exactly() {
     use crate::protocol::{Change, Cursor, PullResponse};
@@ -316,15 +316,31 @@ fn store_bulk_pull_page_rebuilds_the_list_indexes_exactly() {
     let applied = f.archive.apply_pull_page(&page).expect("bulk page");
     assert_eq!(applied.buildings, 1_500);
     let path = f.dir.path().join("archive.db");
+    assert_eq!(
+        list_index_count(&path),
+        0,
+        "left to be built after the pull"
+    );
+    let list = || {
+        f.archive
+            .building_list(
+                &crate::store::BuildingFilter::all_in(crate::store::Scope::Grid(GridId::from(
+                    "G2",
+                ))),
+                &crate::store::Page::first(500),
+            )
+            .expect("list")
+            .0
+    };
+    let unindexed = list();
+    assert_eq!(unindexed.len(), 375);
+    assert!(f.archive.ensure_list_indexes().expect("build"), "built");
     assert_eq!(schema_at(&path), schema_at(&fresh_path));
-    let (rows, _) = f
-        .archive
-        .building_list(
-            &crate::store::BuildingFilter::all_in(crate::store::Scope::Grid(GridId::from("G2"))),
-            &crate::store::Page::first(500),
-        )
-        .expect("list");
-    assert_eq!(rows.len(), 375);
+    assert_eq!(list(), unindexed, "the same rows in the same order");
+    assert!(
+        !f.archive.ensure_list_indexes().expect("again"),
+        "nothing to build"
+    );
 }
 
 fn list_index_count(path: &std::path::Path) -> usize {
@@ -336,10 +352,11 @@ fn list_index_count(path: &std::path::Path) -> usize {
         .count()
 }
 
-/// A bootstrap of several pages builds the list indexes once, with its last page; a pull killed
-/// between pages leaves them dropped, and the next open of the archive builds them again.
+/// A bootstrap of several pages leaves the list indexes dropped until they are built once after it
+/// (the sync client's upkeep); a pull killed between pages leaves them dropped, and the next open
+/// of the archive builds them again.
 #[test]
-fn store_multi_page_bootstrap_builds_the_indexes_at_its_last_page_or_next_open() {
+fn store_multi_page_bootstrap_builds_the_indexes_after_its_last_page_or_at_next_open() {
     use crate::protocol::{Change, Cursor, PullResponse};
     let f = Fixture::new();
     let grids = district_grids();
@@ -364,6 +381,12 @@ fn store_multi_page_bootstrap_builds_the_indexes_at_its_last_page_or_next_open()
     f.archive
         .apply_pull_page(&page(1_500, false))
         .expect("page 2");
+    assert_eq!(
+        list_index_count(&path),
+        0,
+        "not in the pull's last transaction"
+    );
+    assert!(f.archive.ensure_list_indexes().expect("build"));
     assert_eq!(list_index_count(&path), 5);
 
     // A second phone's bootstrap dies after its first page.
