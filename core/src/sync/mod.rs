@@ -34,5 +34,6 @@ pub use client::{ProgressObserver, SyncClient};
 pub use config::{RetryPolicy, SyncConfig};
 pub use error::SyncError;
 pub use fail::FailPoint;
+pub use pull_pages::PAGES_AHEAD as PULL_PAGES_AHEAD;
 pub use status::{SyncPhase, SyncProgress, SyncReport, SyncStatus};
 pub use transport::WireBytes;

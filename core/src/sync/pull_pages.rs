@@ -21,7 +21,7 @@ use super::transport::{Body, Call, Transport};
 
 /// Pages fetched (or being fetched) and not yet taken by the pull loop. Each holds a connection
 /// while it downloads and its parsed changes once it has; the server works on one page at a time.
-pub(crate) const PAGES_AHEAD: usize = 2;
+pub const PAGES_AHEAD: usize = 2;
 
 /// The pages after a cursor, each asked for as soon as the page before it names it in a header.
 /// Dropping the pipeline stops every fetch it started.
@@ -66,8 +66,8 @@ impl Drop for PagePipeline {
     }
 }
 
-/// Asks for a page, hands it to the pull loop (waiting while it is [`PAGES_AHEAD`] ahead), and
-/// asks for the one its headers name next.
+/// Asks for a page once the pull loop is fewer than [`PAGES_AHEAD`] pages behind, hands it over,
+/// and asks for the one its headers name next.
 async fn follow(
     transport: Arc<Transport>,
     limit: u32,
@@ -77,10 +77,12 @@ async fn follow(
     pages: mpsc::Sender<PageFetch>,
 ) {
     loop {
-        let (fetch, hint) = PageFetch::start(&transport, limit, &token, after, &cancel);
-        if pages.send(fetch).await.is_err() {
+        // A place in the queue first, so no page is asked for more than PAGES_AHEAD ahead.
+        let Ok(place) = pages.reserve().await else {
             return;
-        }
+        };
+        let (fetch, hint) = PageFetch::start(&transport, limit, &token, after, &cancel);
+        place.send(fetch);
         match hint.await.ok().flatten() {
             Some(next) => after = Some(Cursor(next)),
             None => return,

@@ -2,11 +2,11 @@
 //! server, cancellation mid-sync, status while running, rejections that do not block the rest,
 //! photos deduplicated across phones, bytes on the wire.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gridwalk_core::store::{BuildingFilter, Page, Scope};
-use gridwalk_core::sync::{ProgressObserver, SyncError, SyncPhase};
+use gridwalk_core::sync::{PULL_PAGES_AHEAD, ProgressObserver, SyncError, SyncPhase};
 use gridwalk_server::db::Database;
 use gridwalk_server::fixtures::{self, DistrictShape};
 use gridwalk_tests::sync_harness::*;
@@ -197,6 +197,56 @@ async fn sync_asks_for_the_next_pull_page_while_the_last_one_is_still_arriving()
         proxy.connections() - before >= 2,
         "{} connection(s) for three pages",
         proxy.connections() - before
+    );
+    assert_eq!(phone.archive.building_count().expect("count"), 2_500);
+}
+
+/// The pull follows the pages' headers on its own (ADR 0046): while one page is being applied, the
+/// next `PULL_PAGES_AHEAD` pages are asked for, and no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_asks_for_pull_pages_ahead_of_the_apply_but_no_further() {
+    let (grids, buildings) = fixtures::district(DistrictShape {
+        streets: 1,
+        communities_per_street: 1,
+        grids_per_community: 1,
+        buildings_per_grid: 2_500,
+    });
+    let server = TestServer::start_with(grids, buildings, |_| {})
+        .await
+        .expect("server");
+    let mut config = test_config(&server.url());
+    config.pull_page = 500;
+    let phone = Phone::new(config).expect("phone");
+    phone.login(W1).await.expect("login");
+    let phone = Arc::new(phone.restart().expect("restart"));
+    let before = phone.client.wire().requests;
+    // The progress observer runs on the sync's task, right after a page is applied: holding it
+    // there holds the apply of the next page, not the fetches.
+    let asked_while_held = Arc::new(Mutex::new(None));
+    {
+        let worker = Arc::downgrade(&phone);
+        let asked = asked_while_held.clone();
+        phone
+            .client
+            .set_progress_observer(Some(ProgressObserver::new(move |p| {
+                let mut asked = asked.lock().expect("lock");
+                if p.pages_pulled == 1
+                    && asked.is_none()
+                    && let Some(phone) = worker.upgrade()
+                {
+                    std::thread::sleep(Duration::from_millis(400));
+                    *asked = Some(phone.client.wire().requests - before);
+                }
+            })));
+    }
+    let r = phone.client.sync_now().await.expect("sync");
+    phone.client.set_progress_observer(None);
+    assert_eq!((r.pull_pages, r.pulled.buildings), (5, 2_500));
+    assert_eq!(r.wire.requests, 5, "no page was asked for twice");
+    assert_eq!(
+        *asked_while_held.lock().expect("lock"),
+        Some(1 + PULL_PAGES_AHEAD as u64),
+        "pages asked for while the first was applied and the pull held"
     );
     assert_eq!(phone.archive.building_count().expect("count"), 2_500);
 }
