@@ -143,8 +143,8 @@ impl Archive {
             });
         }
         self.read(|conn| {
-            // A bootstrap stopped between its pages leaves the list indexes dropped until the sync
-            // client or the next open builds them: meanwhile the list answers by scanning.
+            // A bootstrap leaves the list indexes dropped until the sync's upkeep or the next open
+            // builds them: meanwhile the list answers by scanning (ADR 0046).
             let pinned = index_exists(conn, list_index(filter))?;
             let (sql, params) = list_query(filter, page, pinned);
             let mut stmt = conn.prepare_cached(&sql)?;

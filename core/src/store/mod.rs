@@ -162,7 +162,7 @@ impl Archive {
         writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         writer.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
         schema::migrate(&mut writer)?;
-        // A bootstrap pull killed between its pages leaves the list indexes dropped.
+        // A bootstrap pull killed before the sync's upkeep built them leaves the list indexes dropped.
         writer.execute_batch(schema::LIST_INDEXES)?;
         let device_id = ensure_device(&writer, options.clock.now())?;
 
