@@ -203,10 +203,25 @@ impl Archive {
     /// Runs `f` in one write transaction, committed only if `f` returns `Ok`; on any error (including
     /// an interrupt or a full disk) nothing `f` wrote stays.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        commit_with(&mut lock(&self.writer), f)
+    }
+
+    /// [`Archive::write`] for what a power cut may undo without losing a record: a pull page (the
+    /// server sends it again, its cursor goes with it) or the sync's own bookkeeping. Committed to
+    /// the log without waiting for the disk (`synchronous=NORMAL`), it is as atomic and crash-safe
+    /// as any commit (a killed app keeps it); the next durable commit or checkpoint flushes it,
+    /// since the log is flushed whole. Field records never go through here.
+    pub(crate) fn write_unflushed<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let out = commit_with(&mut conn, f);
+        // Every other write stays durable.
+        let restored = conn.pragma_update(None, "synchronous", "FULL");
+        let out = out?;
+        restored?;
         Ok(out)
     }
 
@@ -275,6 +290,16 @@ fn check_key_supported(key: Option<&str>) -> StoreResult<()> {
 
 /// The key first (SQLCipher requires it before anything touches the file), then a read that fails
 /// with NOTADB — mapped to [`StoreError::NotReadable`] — when the key is wrong or missing.
+fn commit_with<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
 fn prepare_connection(conn: &Connection, key: Option<&str>) -> StoreResult<()> {
     #[cfg(feature = "encryption")]
     if let Some(key) = key {

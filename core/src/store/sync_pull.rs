@@ -59,7 +59,8 @@ impl Archive {
             .iter()
             .filter(|c| matches!(c, Change::Building { .. }))
             .count();
-        let (applied, photo_files) = self.write(|tx| {
+        // The server can send the page again: its commit does not wait for the disk.
+        let (applied, photo_files) = self.write_unflushed(|tx| {
             let mut applied = PullApplied {
                 reset: page.reset,
                 ..PullApplied::default()

@@ -168,7 +168,8 @@ impl Archive {
     /// A sync ran to the end.
     pub fn record_sync_success(&self) -> StoreResult<()> {
         let now = time_text(self.clock.now());
-        self.write(|tx| {
+        // Bookkeeping: a power cut that undoes it only shows an older "last synced".
+        self.write_unflushed(|tx| {
             tx.execute(
                 "UPDATE sync_state SET last_success_at = ?1, last_error = NULL, \
                  last_error_at = NULL WHERE singleton = 1",
