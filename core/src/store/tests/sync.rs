@@ -506,6 +506,8 @@ fn store_sync_a_pull_page_applies_whole_with_its_cursor_or_not_at_all() {
     }));
     let failing = page(changes.clone(), "c1.40.a");
     assert!(f.archive.apply_pull_page(&failing).is_err());
+    // A pull page commits without waiting for the disk; the writes after it, failed or not, wait.
+    assert_eq!(writer_synchronous(&f), FULL, "after a failed pull page");
     assert_eq!(f.archive.building_count().expect("count"), 20);
     assert_eq!(
         f.archive
@@ -524,6 +526,7 @@ fn store_sync_a_pull_page_applies_whole_with_its_cursor_or_not_at_all() {
         .write(|tx| Ok(tx.execute_batch("DROP TRIGGER temp.fail_midway")?))
         .expect("drop trigger");
     let applied = f.archive.apply_pull_page(&failing).expect("retry");
+    assert_eq!(writer_synchronous(&f), FULL, "after a pull page");
     assert_eq!((applied.buildings, applied.removed), (20, 1));
     // The tombstone came first, then the building again (it re-entered the scope).
     assert_eq!(f.archive.building_count().expect("count"), 20);
@@ -832,4 +835,14 @@ fn store_sync_a_photo_failure_is_kept_while_the_photo_is_missing_and_cleared_whe
     f.archive.mark_photo_stored(&photo.sha256).expect("stored");
     assert!(f.archive.photo_failures().expect("failures").is_empty());
     assert!(f.archive.photos_to_upload().expect("uploads").is_empty());
+}
+
+/// SQLite's `synchronous = FULL`: a commit waits for the disk.
+const FULL: i64 = 2;
+
+/// The writer connection's `synchronous` setting, as the next write sees it.
+fn writer_synchronous(f: &Fixture) -> i64 {
+    f.archive
+        .write(|tx| Ok(tx.pragma_query_value(None, "synchronous", |r| r.get(0))?))
+        .expect("synchronous")
 }
