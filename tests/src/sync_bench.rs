@@ -12,7 +12,7 @@ use gridwalk_core::domain::{
     BuildingCode, Category, ChecklistResult, Inspection, ItemId, ItemOutcome, RecordId, WorkerId,
 };
 use gridwalk_core::store::FieldRecord;
-use gridwalk_server::fixtures::{self, DistrictShape};
+use gridwalk_server::fixtures;
 use serde::Serialize;
 
 use crate::sim::procstat::self_threads_cpu_seconds;
@@ -49,22 +49,6 @@ impl SyncFigures {
     }
 }
 
-/// A district of one grid (W1's) holding `n` buildings.
-/// A server over a one-grid district of `n` buildings, and those buildings' codes.
-async fn server_with_buildings(n: u32) -> HarnessResult<(TestServer, Vec<BuildingCode>)> {
-    let (grids, buildings) = fixtures::district(DistrictShape {
-        streets: 1,
-        communities_per_street: 1,
-        grids_per_community: 1,
-        buildings_per_grid: n,
-    });
-    let codes = buildings.iter().map(|b| b.code.clone()).collect();
-    Ok((
-        TestServer::start_with(grids, buildings, |_| {}).await?,
-        codes,
-    ))
-}
-
 fn phone_config(url: &str) -> gridwalk_core::sync::SyncConfig {
     let mut c = test_config(url);
     c.push_batch = 1_000;
@@ -94,7 +78,7 @@ pub fn lean_inspection(building: &BuildingCode, worker: &str) -> Inspection {
 /// Pulls `n` buildings into an empty phone (after its login), over loopback or, with
 /// `downlink` (bytes per second), over a link that carries answers no faster.
 pub async fn pull_into_empty_phone(n: u32, downlink: Option<u64>) -> HarnessResult<SyncFigures> {
-    let (server, _) = server_with_buildings(n).await?;
+    let (server, _) = TestServer::start_one_grid(n).await?;
     let proxy = Proxy::start(server.handle.addr).await?;
     let phone = Phone::new(phone_config(&proxy.url()))?;
     phone.login(W1).await?;
@@ -143,7 +127,7 @@ pub async fn pull_into_empty_phone(n: u32, downlink: Option<u64>) -> HarnessResu
 
 /// Pushes `n` inspections recorded offline on a phone that already holds its grid.
 pub async fn push_from_phone(n: u32) -> HarnessResult<SyncFigures> {
-    let (server, codes) = server_with_buildings(100).await?;
+    let (server, codes) = TestServer::start_one_grid(100).await?;
     let proxy = Proxy::start(server.handle.addr).await?;
     let phone = Phone::new(phone_config(&proxy.url()))?;
     phone.login(W1).await?;

@@ -52,6 +52,19 @@ impl TestServer {
         Self::start_with(grids, buildings, tweak).await
     }
 
+    /// A server over a district of one grid (W1's, `grid_id(1, 1, 1)`) holding `n` buildings, and
+    /// those buildings' codes.
+    pub async fn start_one_grid(n: u32) -> HarnessResult<(Self, Vec<BuildingCode>)> {
+        let (grids, buildings) = fixtures::district(DistrictShape {
+            streets: 1,
+            communities_per_street: 1,
+            grids_per_community: 1,
+            buildings_per_grid: n,
+        });
+        let codes = buildings.iter().map(|b| b.code.clone()).collect();
+        Ok((Self::start_with(grids, buildings, |_| {}).await?, codes))
+    }
+
     pub async fn start_with(
         grids: Vec<Grid>,
         buildings: Vec<Building>,

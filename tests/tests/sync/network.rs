@@ -8,7 +8,7 @@ use std::time::Duration;
 use gridwalk_core::store::{BuildingFilter, Page, Scope};
 use gridwalk_core::sync::{PULL_PAGES_AHEAD, ProgressObserver, SyncError, SyncPhase};
 use gridwalk_server::db::Database;
-use gridwalk_server::fixtures::{self, DistrictShape};
+use gridwalk_server::fixtures;
 use gridwalk_tests::sync_harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,16 +89,8 @@ async fn sync_unreachable_server_is_an_error_shown_to_the_worker_and_nothing_mov
 /// Cancelled in between, the upkeep builds them too: the list is indexed again while the app runs on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_a_bootstrap_cancelled_between_pages_leaves_the_lists_indexed() {
-    let (grids, buildings) = fixtures::district(DistrictShape {
-        streets: 1,
-        communities_per_street: 1,
-        grids_per_community: 1,
-        buildings_per_grid: 2_500,
-    });
-    let grid = buildings[0].grid.clone();
-    let server = TestServer::start_with(grids, buildings, |_| {})
-        .await
-        .expect("server");
+    let (server, _) = TestServer::start_one_grid(2_500).await.expect("server");
+    let grid = fixtures::grid_id(1, 1, 1);
     let mut config = test_config(&server.url());
     config.pull_page = 1_000;
     let phone = Arc::new(Phone::new(config).expect("phone"));
@@ -170,15 +162,7 @@ fn list_index_count(phone: &Phone) -> i64 {
 /// is still arriving, which takes a second connection; and every page is applied once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_asks_for_the_next_pull_page_while_the_last_one_is_still_arriving() {
-    let (grids, buildings) = fixtures::district(DistrictShape {
-        streets: 1,
-        communities_per_street: 1,
-        grids_per_community: 1,
-        buildings_per_grid: 2_500,
-    });
-    let server = TestServer::start_with(grids, buildings, |_| {})
-        .await
-        .expect("server");
+    let (server, _) = TestServer::start_one_grid(2_500).await.expect("server");
     let proxy = Proxy::start(server.handle.addr).await.expect("proxy");
     let mut config = test_config(&proxy.url());
     config.pull_page = 1_000;
@@ -205,15 +189,7 @@ async fn sync_asks_for_the_next_pull_page_while_the_last_one_is_still_arriving()
 /// next `PULL_PAGES_AHEAD` pages are asked for, and no more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_asks_for_pull_pages_ahead_of_the_apply_but_no_further() {
-    let (grids, buildings) = fixtures::district(DistrictShape {
-        streets: 1,
-        communities_per_street: 1,
-        grids_per_community: 1,
-        buildings_per_grid: 2_500,
-    });
-    let server = TestServer::start_with(grids, buildings, |_| {})
-        .await
-        .expect("server");
+    let (server, _) = TestServer::start_one_grid(2_500).await.expect("server");
     let mut config = test_config(&server.url());
     config.pull_page = 500;
     let phone = Phone::new(config).expect("phone");
