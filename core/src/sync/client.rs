@@ -210,26 +210,32 @@ impl SyncClient {
         report.wire = self.wire().since(wire_before);
         report.elapsed_ms = ms_since(started);
         // A simulated crash writes nothing more.
-        if !matches!(result, Err(SyncError::Killed(_))) {
+        let killed = matches!(result, Err(SyncError::Killed(_)));
+        let outcome = async {
+            match result {
+                Ok(()) => {
+                    self.store(|a| a.record_sync_success()).await?;
+                    Ok(report)
+                }
+                Err(e @ SyncError::Killed(_)) => Err(e),
+                Err(SyncError::LoginRequired { reason }) => {
+                    let r = reason.clone();
+                    self.store(move |a| a.require_login(&r)).await?;
+                    Err(SyncError::LoginRequired { reason })
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    self.store(move |a| a.record_sync_error(&msg)).await?;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        // Started after the sync's last write, so that write never waits for the index build.
+        if !killed {
             self.upkeep_in_background();
         }
-        match result {
-            Ok(()) => {
-                self.store(|a| a.record_sync_success()).await?;
-                Ok(report)
-            }
-            Err(e @ SyncError::Killed(_)) => Err(e),
-            Err(SyncError::LoginRequired { reason }) => {
-                let r = reason.clone();
-                self.store(move |a| a.require_login(&r)).await?;
-                Err(SyncError::LoginRequired { reason })
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                self.store(move |a| a.record_sync_error(&msg)).await?;
-                Err(e)
-            }
-        }
+        outcome
     }
 
     /// What a sync leaves to do after it, without holding it up (ADR 0046):
