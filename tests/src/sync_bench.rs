@@ -49,10 +49,14 @@ impl SyncFigures {
     }
 }
 
+/// Names the phone's pull page size for a benchmark run (default 5,000, the client's default), to
+/// compare page sizes with the same binary.
+pub const PULL_PAGE_ENV: &str = "GRIDWALK_BENCH_PULL_PAGE";
+
 fn phone_config(url: &str) -> gridwalk_core::sync::SyncConfig {
     let mut c = test_config(url);
     c.push_batch = 1_000;
-    c.pull_page = std::env::var("PP")
+    c.pull_page = std::env::var(PULL_PAGE_ENV)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);

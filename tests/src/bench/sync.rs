@@ -8,6 +8,9 @@
 //! bytes, i.e. pull ≤ 185 ms, push ≤ 250 ms, ≤ 1.1 MB on the wire (up + down) each way. Every
 //! `…_goal_…` figure is printed right after the figure it bounds, scaled linearly to the number of
 //! records measured (so a quick run's goals are a tenth).
+//!
+//! `GRIDWALK_BENCH_PULL_PAGE=<n>` sets the phone's pull page size for a run (default 5,000), to compare
+//! page sizes with one binary.
 
 use std::fmt::Display;
 
