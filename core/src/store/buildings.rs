@@ -72,7 +72,7 @@ impl Archive {
             let existing = usize::try_from(existing).unwrap_or(0);
             let bulk = is_bulk_load(buildings.len(), existing, BULK_LOAD_MIN_ROWS);
             if bulk {
-                tx.execute_batch(schema::DROP_LIST_INDEXES)?;
+                schema::drop_list_indexes(tx)?;
             }
             let mut stmt = tx.prepare_cached(UPSERT_BUILDING)?;
             for b in buildings {

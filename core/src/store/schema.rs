@@ -571,13 +571,13 @@ pub(crate) const LIST_INDEX_NAMES: [&str; 5] = [
     "buildings_blacklisted_risk",
 ];
 
-pub(crate) const DROP_LIST_INDEXES: &str = "
-DROP INDEX IF EXISTS buildings_grid_risk;
-DROP INDEX IF EXISTS buildings_community_risk;
-DROP INDEX IF EXISTS buildings_street_risk;
-DROP INDEX IF EXISTS buildings_risk;
-DROP INDEX IF EXISTS buildings_blacklisted_risk;
-";
+/// Drops the indexes in [`LIST_INDEXES`] (for a bulk load, which builds them once afterwards).
+pub(crate) fn drop_list_indexes(tx: &rusqlite::Transaction<'_>) -> StoreResult<()> {
+    for name in LIST_INDEX_NAMES {
+        tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+    }
+    Ok(())
+}
 
 pub(crate) fn user_version(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)

@@ -81,7 +81,7 @@ impl Archive {
                 BULK_PAGE_MIN_ROWS,
             );
             if bulk {
-                tx.execute_batch(schema::DROP_LIST_INDEXES)?;
+                schema::drop_list_indexes(tx)?;
             }
             let watching_departed: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM departed_buildings)",
