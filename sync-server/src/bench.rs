@@ -16,7 +16,7 @@ use crate::db::{Database, DbError, ImportSummary, NewRecord, PgDb, PushCtx, Push
 use crate::fixtures::{self, DistrictShape, Sample, SampleError};
 use crate::import::{self, ImportError};
 use crate::sync::plan::record_row;
-use crate::sync::validate::{RecordLimits, check_record};
+use crate::sync::validate::{RecordLimits, check_batch, stored_payload};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -93,7 +93,10 @@ pub fn inspections(sample: &Sample, worker: &str, n: usize) -> Vec<PushRecord> {
 
 /// The rows a push of `records` stores, for the raw baseline.
 pub fn raw_rows(ctx: &PushCtx, records: &[PushRecord]) -> Vec<NewRecord> {
-    records.iter().map(|r| record_row(ctx, r, false)).collect()
+    records
+        .iter()
+        .map(|r| record_row(ctx, r, stored_payload(&r.record), false))
+        .collect()
 }
 
 /// Pushes `records` in batches through the full merge path; fails unless every record is accepted.
@@ -107,10 +110,7 @@ pub async fn merge<D: Database>(
     let limits = RecordLimits::default();
     let started = Instant::now();
     for chunk in records.chunks(batch.max(1)) {
-        let checks = chunk
-            .iter()
-            .map(|r| check_record(&r.record, &ctx.username, &catalog, &limits).err())
-            .collect();
+        let checks = check_batch(chunk, &ctx.username, &catalog, &limits);
         let resp = db.push(ctx.clone(), chunk.to_vec(), checks).await?;
         if let Some(bad) = resp
             .results

@@ -15,7 +15,7 @@ use super::{
     Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PgDb, PullPage, PullPageJson,
     PullParams, PushCtx, PushError, SessionRow, SqliteDb, StoredBuilding, UserRow,
 };
-use crate::sync::validate::Rejection;
+use crate::sync::validate::Checked;
 
 #[derive(Debug, Clone)]
 pub enum AnyDb {
@@ -93,7 +93,7 @@ impl Database for AnyDb {
         &self,
         ctx: PushCtx,
         records: Vec<PushRecord>,
-        checks: Vec<Option<Rejection>>,
+        checks: Vec<Checked>,
         audit: Option<super::audit::NewAuditEntry>,
     ) -> Result<PushResponse, PushError> {
         on_engine!(self, d => d.push_audited(ctx, records, checks, audit).await)

@@ -38,7 +38,7 @@ use gridwalk_core::protocol::{
 use gridwalk_core::{Building, BuildingCode, DepartmentId, EventStatus, Grid, RecordId, Sha256Hex};
 
 use crate::sync::plan::SequenceError;
-use crate::sync::validate::Rejection;
+use crate::sync::validate::Checked;
 
 /// Why a storage operation failed. Engine errors are internal (500); the typed variants are
 /// answers the caller can act on.
@@ -162,12 +162,13 @@ pub trait Database: Send + Sync + 'static {
 
     // --- sync -----------------------------------------------------------------------------
     /// Applies a push batch exactly once, in one transaction committed before it returns.
-    /// `checks[i]` is the content validation of `records[i]` (done before, without the database).
+    /// `checks[i]` is what [`crate::sync::validate::check_batch`] settled about `records[i]`
+    /// before, without the database; a record without one is stored unchecked.
     fn push(
         &self,
         ctx: PushCtx,
         records: Vec<PushRecord>,
-        checks: Vec<Option<Rejection>>,
+        checks: Vec<Checked>,
     ) -> impl Future<Output = Result<PushResponse, PushError>> + Send {
         self.push_audited(ctx, records, checks, None)
     }
@@ -177,7 +178,7 @@ pub trait Database: Send + Sync + 'static {
         &self,
         ctx: PushCtx,
         records: Vec<PushRecord>,
-        checks: Vec<Option<Rejection>>,
+        checks: Vec<Checked>,
         audit: Option<audit::NewAuditEntry>,
     ) -> impl Future<Output = Result<PushResponse, PushError>> + Send;
     /// One page of changes for a scope after a sequence number, from one consistent snapshot.

@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::db::{Database, PushCtx};
 use crate::scope::Action;
 use crate::sync::plan::check_batch_order;
-use crate::sync::validate::check_record;
+use crate::sync::validate::check_batch;
 
 pub async fn push(
     State(state): State<AppState>,
@@ -39,19 +39,12 @@ pub async fn push(
         ));
     }
     check_batch_order(&req.records)?;
-    let checks = req
-        .records
-        .iter()
-        .map(|r| {
-            check_record(
-                &r.record,
-                &caller.username,
-                state.catalog(),
-                &state.config().records,
-            )
-            .err()
-        })
-        .collect();
+    let checks = check_batch(
+        &req.records,
+        &caller.username,
+        state.catalog(),
+        &state.config().records,
+    );
     let ctx = PushCtx {
         username: caller.username.clone(),
         scope: caller.scope.clone(),

@@ -24,7 +24,7 @@ use gridwalk_core::protocol::{
 use gridwalk_core::{Building, BuildingCode, RecordId, Sha256Hex};
 
 use super::effects::MergeEffects;
-use super::validate::Rejection;
+use super::validate::{Checked, Rejection, stored_payload};
 use crate::db::import_plan::Place;
 use crate::db::{NewConflict, NewRecord, NewRejection, PushCtx};
 
@@ -135,7 +135,7 @@ pub fn check_batch_order(records: &[PushRecord]) -> Result<(), SequenceError> {
 pub fn plan_push(
     ctx: &PushCtx,
     records: &[PushRecord],
-    checks: &[Option<Rejection>],
+    checks: &[Checked],
     mut snap: Snapshot,
 ) -> Result<Plan, SequenceError> {
     check_batch_order(records)?;
@@ -177,7 +177,12 @@ pub fn plan_push(
             }
             next += 1;
             seen_in_batch.insert(id);
-            let check = checks.get(i).cloned().flatten();
+            // A record without its check (not from the handler) is prepared here.
+            let (check, payload) = match checks.get(i) {
+                Some(Checked::Refused(r)) => (Some(r.clone()), None),
+                Some(Checked::Passed { payload }) => (None, Some(payload)),
+                None => (None, None),
+            };
             match decide(ctx, &pr.record, check, &snap) {
                 Decision::Reject(r) => {
                     plan.rejections.push(NewRejection {
@@ -193,7 +198,8 @@ pub fn plan_push(
                 }
                 Decision::Accept => {
                     let conflict = apply_correction(&pr.record, &mut snap, &mut plan, &mut changed);
-                    plan.records.push(record_row(ctx, pr, conflict));
+                    let payload = payload.map_or_else(|| stored_payload(&pr.record), Clone::clone);
+                    plan.records.push(record_row(ctx, pr, payload, conflict));
                     plan.effects.note(&pr.record);
                     plan.photos
                         .extend(pr.record.photos().iter().map(|p| p.sha256.clone()));
@@ -310,14 +316,7 @@ fn apply_correction(
 }
 
 /// The row an accepted record is stored as.
-pub fn record_row(ctx: &PushCtx, pr: &PushRecord, conflict: bool) -> NewRecord {
-    let payload = match &pr.record {
-        SyncRecord::Inspection(i) => serde_json::to_string(i),
-        SyncRecord::Event(e) => serde_json::to_string(e),
-        SyncRecord::BuildingCorrection(c) => serde_json::to_string(c),
-    }
-    // Domain types serialize infallibly; an empty object keeps the row rather than losing it.
-    .unwrap_or_else(|_| "{}".to_owned());
+pub fn record_row(ctx: &PushCtx, pr: &PushRecord, payload: String, conflict: bool) -> NewRecord {
     NewRecord {
         id: pr.record.id(),
         device: ctx.device.clone(),

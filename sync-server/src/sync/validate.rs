@@ -1,7 +1,7 @@
 //! Content checks of one pushed record. A failing record is rejected alone (with a stable code);
 //! the rest of its batch proceeds.
 
-use gridwalk_core::protocol::{RejectCode, SyncRecord};
+use gridwalk_core::protocol::{PushRecord, RejectCode, SyncRecord};
 use gridwalk_core::{Catalog, GpsFix, PhotoRef, ValidationError};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,46 @@ impl Default for RecordLimits {
             max_photos_per_record: 20,
         }
     }
+}
+
+/// What is settled about one pushed record before the merge, outside the database's single
+/// writer: the field checks' verdict and, for a record that passed, the JSON it is stored as.
+/// Serialising a batch of 1,000 takes ~1.5 ms that the writer would otherwise hold its lock for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Checked {
+    Refused(Rejection),
+    Passed { payload: String },
+}
+
+/// Checks every record of a batch (see [`check_record`]) and prepares what passes for storage.
+pub fn check_batch(
+    records: &[PushRecord],
+    username: &str,
+    catalog: &Catalog,
+    limits: &RecordLimits,
+) -> Vec<Checked> {
+    records
+        .iter()
+        .map(
+            |r| match check_record(&r.record, username, catalog, limits) {
+                Ok(()) => Checked::Passed {
+                    payload: stored_payload(&r.record),
+                },
+                Err(e) => Checked::Refused(e),
+            },
+        )
+        .collect()
+}
+
+/// The JSON a record is stored as: its payload, without the kind (a column of its own).
+pub fn stored_payload(rec: &SyncRecord) -> String {
+    match rec {
+        SyncRecord::Inspection(i) => serde_json::to_string(i),
+        SyncRecord::Event(e) => serde_json::to_string(e),
+        SyncRecord::BuildingCorrection(c) => serde_json::to_string(c),
+    }
+    // Domain types serialize infallibly; an empty object keeps the row rather than losing it.
+    .unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Checks what can be checked without the database. The device's clock is not checked: a record
@@ -131,4 +171,36 @@ fn from_validation(e: ValidationError) -> Rejection {
         _ => RejectCode::InvalidRecord,
     };
     Rejection::new(code, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn a_batch_is_checked_record_by_record_and_what_passes_carries_its_stored_json() {
+        let mine = fixtures::inspection(&fixtures::code(1), "w1", Vec::new());
+        let theirs = fixtures::inspection(&fixtures::code(2), "w2", Vec::new());
+        let batch = fixtures::batch(
+            1,
+            vec![
+                SyncRecord::Inspection(mine.clone()),
+                SyncRecord::Inspection(theirs),
+            ],
+        );
+        let catalog = Catalog::default_catalog().expect("catalog");
+        let checked = check_batch(&batch, "w1", &catalog, &RecordLimits::default());
+        assert_eq!(checked.len(), 2);
+        let Checked::Passed { payload } = &checked[0] else {
+            panic!("w1's own inspection passes: {:?}", checked[0]);
+        };
+        let stored: gridwalk_core::Inspection = serde_json::from_str(payload).expect("JSON");
+        assert_eq!(stored, mine, "the payload is the inspection itself");
+        assert!(
+            matches!(&checked[1], Checked::Refused(r) if r.code == RejectCode::WorkerMismatch),
+            "{:?}",
+            checked[1]
+        );
+    }
 }

@@ -11,7 +11,7 @@ use gridwalk_core::{Catalog, GridId, RecordId, WorkerId};
 use gridwalk_server::db::{Database, DbError, NewSession, NewUser, PullParams, PushCtx, PushError};
 use gridwalk_server::fixtures::{self, DistrictShape, absent_code, code, community_id, grid_id};
 use gridwalk_server::sync::plan::SequenceError;
-use gridwalk_server::sync::validate::{RecordLimits, check_record};
+use gridwalk_server::sync::validate::{RecordLimits, check_batch};
 
 conformance!(
     migrations_are_versioned_and_idempotent,
@@ -62,10 +62,7 @@ async fn push<D: Database>(
     records: Vec<PushRecord>,
 ) -> Result<PushResponse, PushError> {
     let catalog = Catalog::default_catalog().expect("catalog");
-    let checks = records
-        .iter()
-        .map(|r| check_record(&r.record, &ctx.username, &catalog, &RecordLimits::default()).err())
-        .collect();
+    let checks = check_batch(&records, &ctx.username, &catalog, &RecordLimits::default());
     db.push(ctx.clone(), records, checks).await
 }
 

@@ -27,7 +27,7 @@ use gridwalk_server::db::dispatch::{
 use gridwalk_server::db::{AnyDb, Database, PgDb, PushCtx};
 use gridwalk_server::fixtures::{self, DistrictShape, code, community_id, street_id};
 use gridwalk_server::notices::{NoticePolicy, NoticeWorker, WebhookTransport};
-use gridwalk_server::sync::validate::{RecordLimits, check_record};
+use gridwalk_server::sync::validate::{RecordLimits, check_batch};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -189,10 +189,7 @@ async fn push_events(db: &AnyDb, device: &str, events: Vec<Event>) {
     let records: Vec<PushRecord> =
         fixtures::batch(first, events.into_iter().map(SyncRecord::Event).collect());
     let c = catalog();
-    let checks = records
-        .iter()
-        .map(|r| check_record(&r.record, W1, &c, &RecordLimits::default()).err())
-        .collect();
+    let checks = check_batch(&records, W1, &c, &RecordLimits::default());
     let resp = db.push(ctx, records, checks).await.expect("push");
     for r in &resp.results {
         assert_eq!(

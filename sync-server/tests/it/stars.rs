@@ -21,7 +21,7 @@ use gridwalk_server::db::{AnyDb, Database, ListParams, PgDb, PullParams, PushCtx
 use gridwalk_server::fixtures::{self, DistrictShape, code, community_id, grid_id, street_id};
 use gridwalk_server::rater::{self, RateReport, Rules};
 use gridwalk_server::sweep::{SweepOptions, sweep_overdue};
-use gridwalk_server::sync::validate::{RecordLimits, check_record};
+use gridwalk_server::sync::validate::{RecordLimits, check_batch};
 
 conformance!(
     an_inspection_lowers_the_stars_and_the_pull_carries_the_explanation,
@@ -94,10 +94,7 @@ async fn push_all<D: Database>(db: &D, dev: &str, records: Vec<SyncRecord>) {
     let ctx = worker_ctx(dev);
     let catalog = Catalog::default_catalog().expect("catalog");
     let batch: Vec<PushRecord> = fixtures::batch(1, records);
-    let checks = batch
-        .iter()
-        .map(|r| check_record(&r.record, W1, &catalog, &RecordLimits::default()).err())
-        .collect();
+    let checks = check_batch(&batch, W1, &catalog, &RecordLimits::default());
     let resp = db.push(ctx, batch, checks).await.expect("push");
     assert!(
         resp.results

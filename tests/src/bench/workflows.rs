@@ -30,7 +30,7 @@ use gridwalk_server::fixtures;
 use gridwalk_server::http::{self, AppState};
 use gridwalk_server::rater;
 use gridwalk_server::sweep::{SweepOptions, sweep_overdue};
-use gridwalk_server::sync::validate::{RecordLimits, check_record};
+use gridwalk_server::sync::validate::{RecordLimits, check_batch};
 
 use super::district::Setup;
 use super::server::PG_ENV;
@@ -330,10 +330,7 @@ async fn seed_hazards(
     };
     let batch: Vec<PushRecord> = fixtures::batch(1, records);
     for chunk in batch.chunks(SEED_BATCH) {
-        let checks = chunk
-            .iter()
-            .map(|r| check_record(&r.record, WORKER, &catalog, &RecordLimits::default()).err())
-            .collect();
+        let checks = check_batch(chunk, WORKER, &catalog, &RecordLimits::default());
         let resp = db
             .push(ctx.clone(), chunk.to_vec(), checks)
             .await

@@ -37,7 +37,7 @@ use super::{
     Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PullPage, PullPageJson,
     PullParams, PushCtx, PushError, SessionRow, StoredBuilding, UserRow,
 };
-use crate::sync::validate::Rejection;
+use crate::sync::validate::Checked;
 
 const POOL_SIZE: usize = 16;
 
@@ -189,7 +189,7 @@ impl Database for PgDb {
         &self,
         ctx: PushCtx,
         records: Vec<PushRecord>,
-        checks: Vec<Option<Rejection>>,
+        checks: Vec<Checked>,
         audit: Option<super::audit::NewAuditEntry>,
     ) -> Result<PushResponse, PushError> {
         push::push(

@@ -38,7 +38,7 @@ use super::{
     Database, DbError, ImportSummary, NewRecord, NewSession, NewUser, PullPage, PullPageJson,
     PullParams, PushCtx, PushError, SessionRow, StoredBuilding, UserRow,
 };
-use crate::sync::validate::Rejection;
+use crate::sync::validate::Checked;
 
 const MAX_READERS: usize = 4;
 
@@ -255,7 +255,7 @@ impl Database for SqliteDb {
         &self,
         ctx: PushCtx,
         records: Vec<PushRecord>,
-        checks: Vec<Option<Rejection>>,
+        checks: Vec<Checked>,
         audit: Option<super::audit::NewAuditEntry>,
     ) -> Result<PushResponse, PushError> {
         self.write(move |c| push::push(c, &ctx, &records, &checks, audit.as_ref()))

@@ -14,13 +14,13 @@ use crate::sync::effects::MergeEffects;
 use crate::sync::plan::{
     BuildingState, Snapshot, check_batch_order, corrected_buildings, named_buildings, plan_push,
 };
-use crate::sync::validate::Rejection;
+use crate::sync::validate::{Checked, Rejection};
 
 pub fn push(
     c: &mut Connection,
     ctx: &PushCtx,
     records: &[PushRecord],
-    checks: &[Option<Rejection>],
+    checks: &[Checked],
     audit: Option<&NewAuditEntry>,
 ) -> Result<PushResponse, PushError> {
     check_batch_order(records)?;

@@ -265,7 +265,7 @@ async fn a_push_writes_its_audit_row_in_its_own_transaction(db: AnyDb) {
         .push_audited(
             ctx(),
             batch(1, vec![SyncRecord::Inspection(first)]),
-            vec![None],
+            Vec::new(),
             Some(row(200)),
         )
         .await
@@ -273,7 +273,7 @@ async fn a_push_writes_its_audit_row_in_its_own_transaction(db: AnyDb) {
     assert_eq!(answer.device_last_seq, 1);
     // Number 3 after 1: a gap, refused as a whole.
     let gap = batch(3, vec![SyncRecord::Inspection(visit(b1, day(6, 2), W1))]);
-    db.push_audited(ctx(), gap, vec![None], Some(row(200)))
+    db.push_audited(ctx(), gap, Vec::new(), Some(row(200)))
         .await
         .expect_err("a gap is refused");
     let log = first_rows(&db).await;

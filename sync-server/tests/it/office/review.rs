@@ -408,7 +408,7 @@ async fn decisions_recorded_directly_show_in_the_queue(db: AnyDb) {
     db.push(
         ctx,
         batch(1, vec![SyncRecord::Inspection(ins.clone())]),
-        vec![None],
+        Vec::new(),
     )
     .await
     .expect("push");
