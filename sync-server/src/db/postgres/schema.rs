@@ -11,9 +11,13 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, V3),
     (4, super::rating::V4),
     (5, super::events::V5),
+    (6, V6),
 ];
 
-pub const LATEST: u32 = 5;
+pub const LATEST: u32 = 6;
+
+/// The index on the records' worker answered no query, and every push wrote to it (ADR 0047).
+const V6: &str = "DROP INDEX records_username;";
 
 /// Advisory lock key for migrations ("gridwalk" in ASCII, truncated to 63 bits).
 const LOCK_KEY: i64 = 0x6772_6964_7761_6c6b;

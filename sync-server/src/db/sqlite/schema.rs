@@ -11,9 +11,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, V3),
     (4, super::rating::V4),
     (5, super::events::V5),
+    (6, V6),
 ];
 
-pub const LATEST: u32 = 5;
+pub const LATEST: u32 = 6;
 
 const V1: &str = r#"
 CREATE TABLE sync_state (
@@ -229,6 +230,33 @@ BEGIN
 END;
 "#;
 
+/// The records table keyed by its server sequence (ADR 0047). A push writes one row per record
+/// into the table and each of its indexes; as the rowid, the server sequence needs no index of its
+/// own, and rows go in at the table's end. The index on the worker answered no query.
+const V6: &str = r#"
+CREATE TABLE records_v6 (
+    server_seq INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL UNIQUE,
+    device_id TEXT NOT NULL,
+    device_seq INTEGER NOT NULL,
+    username TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    building_code TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    conflict INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE (device_id, device_seq)
+);
+INSERT INTO records_v6 (server_seq, record_id, device_id, device_seq, username, kind,
+        building_code, payload, conflict, received_at)
+    SELECT server_seq, record_id, device_id, device_seq, username, kind, building_code, payload,
+        conflict, received_at
+    FROM records ORDER BY server_seq;
+DROP TABLE records;
+ALTER TABLE records_v6 RENAME TO records;
+CREATE INDEX records_building ON records (building_code);
+"#;
+
 fn current_version(c: &Connection) -> Result<u32, DbError> {
     c.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -253,13 +281,30 @@ pub fn migrate(c: &mut Connection) -> Result<Vec<u32>, DbError> {
             known: LATEST,
         });
     }
+    // A migration that rebuilds a table others refer to (V6) drops the old one first, which the
+    // foreign keys would refuse; they are off while migrating and checked before each commit.
+    // The pragma is a no-op inside a transaction, so it is set around them.
+    c.execute_batch("PRAGMA foreign_keys = OFF;")?;
+    let result = apply(c, found);
+    c.execute_batch("PRAGMA foreign_keys = ON;")?;
+    result
+}
+
+fn apply(c: &mut Connection, found: u32) -> Result<Vec<u32>, DbError> {
     let mut applied = Vec::new();
     for &(version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql).map_err(|e| DbError::Migration {
-            version,
-            message: e.to_string(),
-        })?;
+        let failed = |message: String| DbError::Migration { version, message };
+        tx.execute_batch(sql).map_err(|e| failed(e.to_string()))?;
+        let dangling: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if dangling > 0 {
+            return Err(failed(format!(
+                "the foreign key check found {dangling} dangling reference(s)"
+            )));
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, datetime('now'))",
             [version],
@@ -301,4 +346,123 @@ pub fn check(c: &mut Connection) -> Result<(), DbError> {
 /// Every migration version this engine knows, in order.
 pub fn versions() -> Vec<u32> {
     MIGRATIONS.iter().map(|(v, _)| *v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database at V5 holding records that other tables point at.
+    fn at_v5() -> Connection {
+        let mut c = Connection::open_in_memory().expect("open");
+        c.execute_batch("PRAGMA foreign_keys = ON;").expect("fk");
+        current_version(&c).expect("migrations table");
+        for &(version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= 5) {
+            let tx = c.transaction().expect("tx");
+            tx.execute_batch(sql).expect("migration");
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 'then')",
+                [version],
+            )
+            .expect("version row");
+            tx.commit().expect("commit");
+        }
+        // Two devices' records, in server order not the record ids' order.
+        for (seq, id, device, dseq) in [(7, "r-b", "phone-1", 1), (9, "r-a", "phone-2", 1)] {
+            c.execute(
+                "INSERT INTO records (record_id, device_id, device_seq, username, kind,
+                     building_code, payload, conflict, server_seq, received_at)
+                 VALUES (?1, ?2, ?3, 'w1', 'inspection', 'B1', '{}', 0, ?4, 5)",
+                rusqlite::params![id, device, dseq, seq],
+            )
+            .expect("record");
+        }
+        c.execute(
+            "INSERT INTO record_photos (record_id, sha256, size_bytes) VALUES ('r-a', 'ab', 3)",
+            [],
+        )
+        .expect("photo");
+        c
+    }
+
+    #[test]
+    fn v6_keys_the_records_by_server_sequence_and_keeps_every_row_and_reference() {
+        let mut c = at_v5();
+        assert_eq!(migrate(&mut c).expect("migrate"), vec![6]);
+        let rows: Vec<(i64, i64, String)> = c
+            .prepare("SELECT rowid, server_seq, record_id FROM records ORDER BY rowid")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            vec![(7, 7, "r-b".to_owned()), (9, 9, "r-a".to_owned())],
+            "the server sequence is the rowid"
+        );
+        let indexes: Vec<String> = c
+            .prepare("SELECT name FROM pragma_index_list('records') ORDER BY name")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("names");
+        assert_eq!(
+            indexes,
+            vec![
+                "records_building",
+                "sqlite_autoindex_records_1",
+                "sqlite_autoindex_records_2"
+            ],
+            "record id, device sequence and building; no server-sequence or worker index"
+        );
+        let fk: bool = c
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .expect("pragma");
+        assert!(fk, "foreign keys are back on after migrating");
+        let err = c
+            .execute(
+                "INSERT INTO record_photos (record_id, sha256, size_bytes) VALUES ('nope', 'cd', 1)",
+                [],
+            )
+            .expect_err("the photo link still points at the records");
+        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+        let photo: String = c
+            .query_row(
+                "SELECT r.record_id FROM record_photos p JOIN records r USING (record_id)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("join");
+        assert_eq!(photo, "r-a");
+        assert_eq!(migrate(&mut c).expect("again"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn a_migration_that_would_leave_a_dangling_reference_is_refused_whole() {
+        let mut c = at_v5();
+        c.execute_batch("PRAGMA foreign_keys = OFF;")
+            .expect("fk off");
+        c.execute(
+            "INSERT INTO record_photos (record_id, sha256, size_bytes) VALUES ('gone', 'ef', 1)",
+            [],
+        )
+        .expect("a dangling photo link");
+        c.execute_batch("PRAGMA foreign_keys = ON;").expect("fk on");
+        let err = migrate(&mut c).expect_err("refused");
+        assert!(
+            matches!(&err, DbError::Migration { version: 6, message } if message.contains("1 dangling")),
+            "{err:?}"
+        );
+        assert_eq!(current_version(&c).expect("version"), 5, "nothing applied");
+        let seq_index: i64 = c
+            .query_row(
+                "SELECT count(*) FROM pragma_index_list('records') WHERE name = 'records_username'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("index list");
+        assert_eq!(seq_index, 1, "the V5 table is untouched");
+    }
 }
