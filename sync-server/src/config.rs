@@ -68,6 +68,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Most records accepted in one push.
     pub max_push_records: usize,
+    /// How long a push batch that overtook the batch before it (a phone keeps two on the wire)
+    /// waits for that one's merge before it is answered as a sequence gap (ADR 0047).
+    pub push_turn_wait_ms: u64,
     pub default_pull_limit: u32,
     pub max_pull_limit: u32,
     /// gzip level of response bodies (1 = fastest … 9 = smallest). A pull page of 5,000 buildings
@@ -96,6 +99,7 @@ impl Default for ServerConfig {
             token_ttl_secs: 14 * 24 * 3600,
             max_body_bytes: 16 * 1024 * 1024,
             max_push_records: 1_000,
+            push_turn_wait_ms: 2_000,
             default_pull_limit: 1_000,
             max_pull_limit: 5_000,
             response_gzip_level: 2,

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use gridwalk_core::domain::{BuildingCode, Inspection, PhotoRef};
@@ -307,6 +307,10 @@ struct ProxyStats {
     drop_next: AtomicU32,
     /// Added before forwarding each chunk toward the client, in milliseconds.
     delay_ms: AtomicU64,
+    /// Added before forwarding each chunk toward the server, on one connection only: (its number
+    /// from 1 in order of arrival, milliseconds). A request held there is overtaken by one sent
+    /// later on another connection.
+    hold_up: Mutex<Option<(u64, u64)>>,
     /// A shared downlink: bytes per second toward the client over all connections (0: unlimited),
     /// and when the link is next free.
     down_rate: AtomicU64,
@@ -321,7 +325,7 @@ impl Proxy {
         let s = stats.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                s.connections.fetch_add(1, Ordering::SeqCst);
+                let number = s.connections.fetch_add(1, Ordering::SeqCst) + 1;
                 let dropping = s
                     .drop_next
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -333,7 +337,7 @@ impl Proxy {
                 let s = s.clone();
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(upstream).await {
-                        let _ = pipe(client, server, s).await;
+                        let _ = pipe(client, server, s, number).await;
                     }
                 });
             }
@@ -369,6 +373,16 @@ impl Proxy {
             .store(bytes_per_second, Ordering::SeqCst);
     }
 
+    /// Holds every chunk toward the server on connection `number` (counted from 1) for `d`.
+    pub fn hold_uploads_on_connection(&self, number: u64, d: Duration) {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        *self
+            .stats
+            .hold_up
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((number, ms));
+    }
+
     pub fn set_delay(&self, d: Duration) {
         self.stats.delay_ms.store(
             u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
@@ -383,7 +397,12 @@ impl Drop for Proxy {
     }
 }
 
-async fn pipe(client: TcpStream, server: TcpStream, s: Arc<ProxyStats>) -> std::io::Result<()> {
+async fn pipe(
+    client: TcpStream,
+    server: TcpStream,
+    s: Arc<ProxyStats>,
+    number: u64,
+) -> std::io::Result<()> {
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.into_split();
     let up_stats = s.clone();
@@ -396,6 +415,15 @@ async fn pipe(client: TcpStream, server: TcpStream, s: Arc<ProxyStats>) -> std::
                 return Ok::<_, std::io::Error>(());
             }
             up_stats.up.fetch_add(n as u64, Ordering::SeqCst);
+            let hold = *up_stats
+                .hold_up
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some((on, ms)) = hold
+                && on == number
+            {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
             sw.write_all(&buf[..n]).await?;
         }
     };

@@ -1,6 +1,6 @@
 //! [`SyncClient`]: login, `sync_now` (push → photos → pull), status, cancellation.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -328,9 +328,10 @@ impl SyncClient {
         Ok(())
     }
 
-    /// Pushes every pending entry, one batch on the wire at a time (the server takes a device's
-    /// numbers only in order). While a batch is with the server, the previous batch's answer is
-    /// recorded and the next batch is claimed, so the phone's work hides behind the server's.
+    /// Pushes every pending entry in batches, up to `push_window` of them on the wire at once
+    /// (ADR 0047): the server parses and checks a batch while it merges the one before, and merges
+    /// a device's batches in the order of their numbers. Meanwhile the phone records the last
+    /// answer and claims the next batch, so its work hides behind the server's.
     async fn push_all(
         &self,
         token: &str,
@@ -342,89 +343,144 @@ impl SyncClient {
             p.phase = SyncPhase::Pushing;
             p.records_to_push = counts.pending_records;
         });
-        let mut batch_size = self.config.push_batch.max(1);
-        let claimed = self.store(move |a| a.claim_push_batch(batch_size)).await?;
-        let mut current = self.outgoing(claimed).await?;
-        // A batch answered by the server whose answer is not recorded yet.
-        let mut answered: Option<(Vec<PushItem>, PushResponse)> = None;
-        while !current.items.is_empty() {
-            match self.checkpoint(FailPoint::AfterClaim, cancel) {
-                Ok(()) => {}
-                // A simulated crash records nothing more.
-                Err(e @ SyncError::Killed(_)) => return Err(e),
-                Err(e) => {
-                    self.unclaim().await?;
-                    self.record_answer(answered.take(), report).await?;
-                    return Err(e);
-                }
+        let mut on_wire = VecDeque::new();
+        let pushed = self.push_batches(token, cancel, report, &mut on_wire).await;
+        if matches!(pushed, Err(SyncError::Killed(_))) {
+            // A simulated crash: what was sent still reaches the server, and its answer is lost
+            // (the phone died with the request on the wire). Any other stop drops the requests.
+            for mut batch in on_wire {
+                let _ = batch.answer().await;
             }
-            let call = Call {
-                method: Method::POST,
-                path: "/v1/sync/push",
-                query: &[],
-                token: Some(token),
-                body: Body::GzippedJson(std::mem::take(&mut current.body)),
-            };
-            let previous = answered.take();
-            // The previous answer and the next claim commit together (one durable write per
-            // batch), and the next request is built and compressed, all while this batch is with
-            // the server; cancellation is honoured at the top of the loop, where the claim is
-            // undone.
-            let local = async {
-                let next = match previous {
+        }
+        pushed
+    }
+
+    /// [`SyncClient::push_all`]'s batches; `on_wire` holds those sent and not answered yet
+    /// (dropping one stops its request, see [`OnWire`]).
+    async fn push_batches(
+        &self,
+        token: &str,
+        cancel: &CancellationToken,
+        report: &mut SyncReport,
+        on_wire: &mut VecDeque<OnWire>,
+    ) -> Result<(), SyncError> {
+        let mut batch_size = self.config.push_batch.max(1);
+        let mut window = self.config.push_window.max(1) as usize;
+        let claimed = self.store(move |a| a.claim_push_batch(batch_size)).await?;
+        let mut next = self.outgoing(claimed).await?;
+        // An answer not recorded yet: it commits together with the next claim.
+        let mut answered: Option<(Vec<PushItem>, PushResponse)> = None;
+        // A second batch goes out only once the server has answered one in this sync, so that it
+        // knows where this device's numbers stand and holds a batch that overtakes another.
+        let mut server_knows_device = false;
+        loop {
+            let room = on_wire.is_empty() || (server_knows_device && on_wire.len() < window);
+            if room && !next.items.is_empty() {
+                match self.checkpoint(FailPoint::AfterClaim, cancel) {
+                    Ok(()) => {}
+                    // A simulated crash records nothing more.
+                    Err(e @ SyncError::Killed(_)) => return Err(e),
+                    Err(e) => {
+                        on_wire.clear();
+                        self.unclaim().await?;
+                        self.record_answer(answered.take(), report).await?;
+                        return Err(e);
+                    }
+                }
+                let overtakes = !on_wire.is_empty();
+                on_wire.push_back(self.send_batch(token, cancel, &mut next, overtakes));
+                let claimed = match answered.take() {
                     None => self.store(move |a| a.claim_push_batch(batch_size)).await?,
                     Some((items, response)) => {
                         let n = items.len() as u64;
-                        let (applied, next) = self
+                        let (applied, claimed) = self
                             .store(move |a| {
                                 a.apply_push_results_and_claim(&items, &response, batch_size)
                             })
                             .await?;
                         self.note_answer(report, applied, n);
                         self.checkpoint_killed_only(FailPoint::AfterPushApplied)?;
-                        next
+                        claimed
                     }
                 };
-                self.outgoing(next).await
+                next = self.outgoing(claimed).await?;
+                continue;
+            }
+            let Some(mut batch) = on_wire.pop_front() else {
+                break;
             };
-            let (sent, next) = tokio::join!(
-                self.transport.send_json::<PushResponse>(&call, cancel),
-                local
-            );
-            match (sent, next) {
-                (Ok(response), Ok(next)) => {
+            match batch.answer().await? {
+                Ok(response) => {
                     self.checkpoint_killed_only(FailPoint::AfterPushAnswered)?;
-                    answered = Some((std::mem::replace(&mut current, next).items, response));
+                    server_knows_device = true;
+                    let earlier = answered.replace((std::mem::take(&mut batch.items), response));
+                    self.record_answer(earlier, report).await?;
                 }
-                (Ok(response), Err(e)) => {
-                    // The local side stopped (killed, cancelled, store error): keep this answer
-                    // unless the stop is a simulated crash, which records nothing.
-                    if !matches!(e, SyncError::Killed(_)) {
-                        self.record_answer(Some((current.items, response)), report)
-                            .await?;
-                    }
-                    return Err(e);
-                }
-                (Err(failure), next) => {
-                    // Not sent, or sent without an answer: these entries go again under the same
-                    // numbers, which the server deduplicates.
+                Err(failure) => {
+                    // Not sent, or sent without an answer: these entries and those after them go
+                    // again under the same numbers, which the server deduplicates.
+                    on_wire.clear();
                     self.unclaim().await?;
-                    next?;
-                    if let Failure::Status(_, e) = &failure
-                        && matches!(e.code, ErrorCode::BatchTooLarge | ErrorCode::BodyTooLarge)
-                        && batch_size > 1
-                    {
-                        batch_size /= 2;
-                        let claimed = self.store(move |a| a.claim_push_batch(batch_size)).await?;
-                        current = self.outgoing(claimed).await?;
-                        continue;
+                    self.record_answer(answered.take(), report).await?;
+                    let again = match &failure {
+                        // It overtook the batch before it and the server could not wait for
+                        // that one (another server instance, or a slow link): one at a time now.
+                        Failure::Status(_, e)
+                            if e.code == ErrorCode::SequenceGap && batch.overtakes =>
+                        {
+                            window = 1;
+                            true
+                        }
+                        Failure::Status(_, e)
+                            if matches!(
+                                e.code,
+                                ErrorCode::BatchTooLarge | ErrorCode::BodyTooLarge
+                            ) && batch_size > 1 =>
+                        {
+                            batch_size /= 2;
+                            true
+                        }
+                        _ => false,
+                    };
+                    if !again {
+                        return Err(failure.into());
                     }
-                    return Err(failure.into());
+                    let claimed = self.store(move |a| a.claim_push_batch(batch_size)).await?;
+                    next = self.outgoing(claimed).await?;
                 }
             }
         }
         self.record_answer(answered, report).await?;
         self.checkpoint(FailPoint::AfterPushApplied, cancel)
+    }
+
+    /// Starts sending a claimed batch; its answer is awaited through the returned [`OnWire`].
+    fn send_batch(
+        &self,
+        token: &str,
+        cancel: &CancellationToken,
+        batch: &mut Outgoing,
+        overtakes: bool,
+    ) -> OnWire {
+        let transport = self.transport.clone();
+        let token = token.to_owned();
+        let cancel = cancel.clone();
+        let body = std::mem::take(&mut batch.body);
+        let answer = tokio::spawn(async move {
+            let call = Call {
+                method: Method::POST,
+                path: "/v1/sync/push",
+                query: &[],
+                token: Some(&token),
+                body: Body::GzippedJson(body),
+            };
+            transport.send_json::<PushResponse>(&call, &cancel).await
+        });
+        OnWire {
+            items: std::mem::take(&mut batch.items),
+            overtakes,
+            answer,
+        }
     }
 
     /// A claimed batch and its request body, built and compressed off the async threads.
@@ -692,6 +748,29 @@ impl SyncClient {
 struct Outgoing {
     items: Vec<PushItem>,
     body: Vec<u8>,
+}
+
+/// A batch whose request is on its way. Dropped unanswered, its request is stopped: the entries
+/// go again under the same numbers (the server answers "duplicate" for any it had stored).
+struct OnWire {
+    items: Vec<PushItem>,
+    /// Sent while the batch before it was still unanswered.
+    overtakes: bool,
+    answer: JoinHandle<Result<PushResponse, Failure>>,
+}
+
+impl OnWire {
+    async fn answer(&mut self) -> Result<Result<PushResponse, Failure>, SyncError> {
+        (&mut self.answer)
+            .await
+            .map_err(|e| SyncError::Task(e.to_string()))
+    }
+}
+
+impl Drop for OnWire {
+    fn drop(&mut self) {
+        self.answer.abort();
+    }
 }
 
 /// The push request's JSON, built around the queued payloads as they are (they are the exact

@@ -59,6 +59,10 @@ pub struct SyncConfig {
     /// Outbox entries per push request (the server accepts up to 1,000). Halved automatically when
     /// the server says a batch is too large.
     pub push_batch: u32,
+    /// Push requests on the wire at once. With 2 (the default) the server parses and checks one
+    /// batch while it merges the one before, and merges them in order (ADR 0047); 1 sends a batch
+    /// only once the one before is answered.
+    pub push_window: u32,
     /// Changes per pull page (the server caps it at 5,000).
     pub pull_page: u32,
     /// Bytes per photo upload request; an interrupted upload resumes at the last full chunk the
@@ -79,6 +83,7 @@ impl Default for SyncConfig {
         Self {
             server_url: String::new(),
             push_batch: 1_000,
+            push_window: 2,
             pull_page: 5_000,
             photo_chunk_bytes: 256 * 1024,
             gzip_level: 1,
@@ -148,6 +153,7 @@ mod tests {
         assert_eq!(c.retry.max_attempts, 2);
         assert_eq!(c.retry.initial_delay, Duration::from_millis(500));
         assert_eq!(c.push_batch, 1_000);
+        assert_eq!(c.push_window, 2);
         assert!(serde_json::from_str::<SyncConfig>(r#"{"pull_pages":1}"#).is_err());
     }
 }

@@ -77,6 +77,7 @@ struct Shared {
     photos: PhotoStore,
     passwords: Arc<Passwords>,
     pushes_in_flight: AtomicUsize,
+    push_turns: crate::sync::turns::PushTurns,
     rules: Arc<crate::rater::Rules>,
     rater_bell: crate::rater::RaterBell,
     /// The rater and the sweep, stopped with the last handle on the state.
@@ -112,6 +113,7 @@ impl AppState {
             photos,
             passwords: Arc::new(passwords),
             pushes_in_flight: AtomicUsize::new(0),
+            push_turns: crate::sync::turns::PushTurns::default(),
             rules,
             rater_bell,
             _background: background,
@@ -126,6 +128,11 @@ impl AppState {
     /// Wakes the background rater (after a push queued buildings).
     pub fn rater_bell(&self) -> &crate::rater::RaterBell {
         &self.0.rater_bell
+    }
+
+    /// Keeps a device's pipelined push batches in the order of their numbers.
+    pub fn push_turns(&self) -> &crate::sync::turns::PushTurns {
+        &self.0.push_turns
     }
 
     pub fn db(&self) -> &AnyDb {

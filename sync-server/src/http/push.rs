@@ -52,6 +52,17 @@ pub async fn push(
         now: chrono::Utc::now(),
     };
     let n = req.records.len();
+    // Parsed and checked while the batch before it merges; merged after it.
+    if let Some(first) = req.records.first() {
+        state
+            .push_turns()
+            .wait_for(
+                &caller.device,
+                first.seq,
+                std::time::Duration::from_millis(state.config().push_turn_wait_ms),
+            )
+            .await;
+    }
     let _in_flight = state.push_started();
     // The write runs to completion even if the client goes away: the engine's transaction
     // commits or rolls back as a whole, and a retry is answered from what was stored.
@@ -69,6 +80,9 @@ pub async fn push(
                 "internal error; nothing of this request was stored",
             )
         })??;
+    state
+        .push_turns()
+        .merged(&caller.device, resp.device_last_seq);
     state.rater_bell().ring();
     tracing::info!(
         user = %caller.username,

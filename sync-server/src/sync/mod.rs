@@ -9,4 +9,5 @@
 pub mod cursor;
 pub mod effects;
 pub mod plan;
+pub mod turns;
 pub mod validate;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gridwalk_core::store::{BuildingFilter, Page, Scope};
-use gridwalk_core::sync::{PULL_PAGES_AHEAD, ProgressObserver, SyncError, SyncPhase};
+use gridwalk_core::sync::{PULL_PAGES_AHEAD, ProgressObserver, SyncError, SyncPhase, SyncReport};
 use gridwalk_server::db::Database;
 use gridwalk_server::fixtures;
 use gridwalk_tests::sync_harness::*;
@@ -417,4 +417,58 @@ async fn sync_a_push_refused_as_a_whole_keeps_its_records_and_still_pulls() {
         server.device_counts(&phone.device()).await.expect("counts"),
         (0, 0)
     );
+}
+
+/// Eight inspections pushed in batches of two, at most `push_window` on the wire, while the
+/// sync's first connection (batches 1 and 2) has everything it sends held for 600 ms, and the server
+/// holds a batch that overtook another for at most 100 ms (`push_turn_wait_ms`). Returns the
+/// report, what the server holds from the phone, and the phone's pending records and last error.
+async fn push_with_the_first_connection_held(
+    push_window: u32,
+) -> (SyncReport, (u64, u64), (u64, Option<String>)) {
+    let server = TestServer::start(|c| c.push_turn_wait_ms = 100)
+        .await
+        .expect("server");
+    let proxy = Proxy::start(server.handle.addr).await.expect("proxy");
+    let mut config = test_config(&proxy.url());
+    config.push_batch = 2;
+    config.push_window = push_window;
+    let phone = Phone::new(config).expect("phone");
+    phone.login(W1).await.expect("login");
+    phone
+        .record_inspections(W1, &w1_codes(), 8, |_| vec![])
+        .expect("record");
+    // A fresh connection pool: the sync's first connection is the next one the proxy accepts.
+    let phone = phone.restart().expect("restart");
+    proxy.hold_uploads_on_connection(proxy.connections() + 1, Duration::from_millis(600));
+    let r = phone.client.sync_now().await.expect("sync");
+    let held = server.device_counts(&phone.device()).await.expect("counts");
+    let status = phone.client.status().await.expect("status");
+    (r, held, (status.pending_records, status.last_error))
+}
+
+/// One batch at a time: nothing overtakes the held batch, each batch goes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_with_a_push_window_of_one_sends_each_batch_after_the_last_answer() {
+    let (r, held, pending) = push_with_the_first_connection_held(1).await;
+    assert_eq!((r.pushed.accepted, r.push_batches), (8, 4));
+    assert_eq!(r.wire.requests, 5, "4 batches and 1 pull page, each once");
+    assert_eq!(held, (8, 0));
+    assert_eq!(pending, (0, None));
+}
+
+/// Two on the wire: batch 3 overtakes the held batch 2 and reaches the server first. It waits
+/// its turn, but only 100 ms, and is answered "sequence gap"; batch 4 went out behind it before
+/// that answer was read. Batch 2 merges when it arrives. The phone then sends batches 3 and 4
+/// again, one at a time, and the sync completes with every record stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_a_push_batch_that_overtook_a_held_one_is_sent_again_after_it() {
+    let (r, held, pending) = push_with_the_first_connection_held(2).await;
+    assert_eq!((r.pushed.accepted, r.push_batches), (8, 4));
+    assert_eq!(
+        r.wire.requests, 7,
+        "batches 1 and 2 once, 3 and 4 twice, 1 pull page"
+    );
+    assert_eq!(held, (8, 0), "every record stored once");
+    assert_eq!(pending, (0, None));
 }
